@@ -1,0 +1,115 @@
+package deploy
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	alertNameRE = regexp.MustCompile(`(?m)^\s*- alert:\s*(\S+)\s*$`)
+	severityRE  = regexp.MustCompile(`(?m)^\s+severity:\s*(\S+)\s*$`)
+	forRE       = regexp.MustCompile(`(?m)^\s+for:\s*(\S+)\s*$`)
+)
+
+// TestRulesCheck runs promtool check rules on the alerting and recording rules.
+func TestRulesCheck(t *testing.T) {
+	promtool := requireTool(t, "promtool")
+	dir := filepath.Join(deployDir(t), "prometheus")
+	out := runTool(t, time.Minute, dir, promtool, "check", "rules", "alerts.yml", "recording.yml")
+	t.Log(out)
+}
+
+// TestRulesUnit runs the promtool unit tests of the rules (alerts_test.yml).
+func TestRulesUnit(t *testing.T) {
+	promtool := requireTool(t, "promtool")
+	dir := filepath.Join(deployDir(t), "prometheus")
+	out := runTool(t, 2*time.Minute, dir, promtool, "test", "rules", "alerts_test.yml")
+	t.Log(out)
+}
+
+// alertBlocks splits alerts.yml into one text block per alerting rule.
+func alertBlocks(text string) map[string]string {
+	blocks := map[string]string{}
+	idx := alertNameRE.FindAllStringSubmatchIndex(text, -1)
+	for i, m := range idx {
+		end := len(text)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		// A block ends at the next rule or group, whichever comes first.
+		block := text[m[0]:end]
+		if g := strings.Index(block, "\n  - name:"); g >= 0 {
+			block = block[:g]
+		}
+		blocks[text[m[2]:m[3]]] = block
+	}
+	return blocks
+}
+
+// TestRulesConventions checks what promtool does not: every alert has a
+// severity label from a known set, a summary and a description, a "for"; and
+// alerts_test.yml has for every alert at least one case where it fires and
+// one where it must stay silent.
+func TestRulesConventions(t *testing.T) {
+	dir := filepath.Join(deployDir(t), "prometheus")
+	blocks := alertBlocks(readFile(t, filepath.Join(dir, "alerts.yml")))
+	tests := readFile(t, filepath.Join(dir, "alerts_test.yml"))
+
+	// The alerts the deployment promises; adding one is fine, losing one is not.
+	want := []string{
+		"MediaIntelExporterDown", "MediaIntelAPIUnreachable",
+		"MediaIntelWorkspaceScrapeFailing", "MediaIntelProjectScrapeFailing",
+		"MediaIntelScrapeNearTimeout", "MediaIntelAPIThrottled", "MediaIntelAPIErrors",
+		"MediaIntelProjectAssetsDropped", "MediaIntelProjectBytesDropped",
+		"MediaIntelWorkspaceNearProjectLimit", "MediaIntelOutOfSpecAssetsAppeared",
+	}
+	for _, name := range want {
+		if _, ok := blocks[name]; !ok {
+			t.Errorf("alerts.yml has no alert %s", name)
+		}
+	}
+
+	// Split the unit tests into alert_rule_test cases: "alertname: X" followed
+	// by its exp_alerts, up to the next case.
+	caseRE := regexp.MustCompile(`(?m)^\s+alertname:\s*(\S+)\s*\n\s+exp_alerts:(.*)$`)
+	fires, silent := map[string]int{}, map[string]int{}
+	for _, m := range caseRE.FindAllStringSubmatch(tests, -1) {
+		if strings.TrimSpace(m[2]) == "[]" {
+			silent[m[1]]++
+		} else {
+			fires[m[1]]++
+		}
+	}
+
+	for name, block := range blocks {
+		sev := severityRE.FindStringSubmatch(block)
+		switch {
+		case sev == nil:
+			t.Errorf("%s: no severity label", name)
+		case sev[1] != "critical" && sev[1] != "warning" && sev[1] != "info":
+			t.Errorf("%s: severity %q, want critical, warning or info", name, sev[1])
+		}
+		for _, ann := range []string{"summary:", "description:"} {
+			if !strings.Contains(block, "\n          "+ann) {
+				t.Errorf("%s: no %s annotation", name, strings.TrimSuffix(ann, ":"))
+			}
+		}
+		if forRE.FindStringSubmatch(block) == nil {
+			t.Errorf("%s: no \"for\" (every alert here waits before firing)", name)
+		}
+		if fires[name] == 0 {
+			t.Errorf("alerts_test.yml: no case where %s fires", name)
+		}
+		if silent[name] == 0 {
+			t.Errorf("alerts_test.yml: no case where %s stays silent (exp_alerts: [])", name)
+		}
+	}
+	for name := range fires {
+		if _, ok := blocks[name]; !ok {
+			t.Errorf("alerts_test.yml tests %s, which alerts.yml does not define", name)
+		}
+	}
+}

@@ -1,0 +1,296 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Operation names an API call. The values are stable: they are used as
+// metric label values.
+type Operation string
+
+// The operations the client performs.
+const (
+	OpListWorkspaces Operation = "list_workspaces"
+	OpGetWorkspace   Operation = "get_workspace"
+	OpListProjects   Operation = "list_projects"
+	OpListAssets     Operation = "list_assets"
+)
+
+// Operations lists every Operation, for pre-initialising metrics.
+var Operations = []Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets}
+
+// Error is the one error type of the client: what was asked (Op, Target),
+// what came back (StatusCode, Code, Message) and whether trying again may
+// help. StatusCode is 0 when no HTTP response was received.
+type Error struct {
+	Op Operation
+	// Target names the object of the call, e.g. "workspace=ws project=12 page=3".
+	Target     string
+	StatusCode int
+	// Code is the Media Intelligence "code" or the gateway "errorCode",
+	// whichever the body carried, as a string ("" if none).
+	Code string
+	// Message is the API's message, or a description of what was wrong with
+	// the response (empty body, HTML from a proxy, truncated JSON...).
+	Message   string
+	Retryable bool
+	// Attempts is how many requests were sent for this call.
+	Attempts int
+	// Err is the underlying cause (transport error, decode error, context).
+	Err error
+
+	retryAfter time.Duration // from a Retry-After header, for the next attempt
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(string(e.Op))
+	if e.Target != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Target)
+	}
+	b.WriteString(": ")
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+		if e.Code != "" {
+			fmt.Fprintf(&b, " code %s", e.Code)
+		}
+		if e.Message != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Message)
+		}
+		if e.StatusCode == 401 {
+			b.WriteString(" (check the access key and secret key, and that this host's clock is within 5 minutes of the real time: the gateway rejects signatures from a skewed clock)")
+		} else if e.StatusCode == 403 || e.Code == "210" {
+			b.WriteString(" (the key lacks permission for Media Intelligence; grant the sub-account read access to MediaAIUnderstanding)")
+		}
+	} else if e.Message != "" {
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		if e.StatusCode != 0 || e.Message != "" {
+			b.WriteString(": ")
+		}
+		b.WriteString(e.Err.Error())
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// StatusLabel is the HTTP status as a string, or "error" when no response
+// was received: the value the exporter uses as a metric label.
+func StatusLabel(status int) string {
+	if status == 0 {
+		return "error"
+	}
+	return strconv.Itoa(status)
+}
+
+// AsError returns err as an *Error if it is one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// retryableStatus reports whether a response with this status may succeed
+// if sent again: throttling and server-side errors.
+func retryableStatus(status int) bool {
+	return status == 429 || status >= 500
+}
+
+// flexString decodes a JSON string or number (as its literal) or null.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*f = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		*f = flexString(b)
+	default:
+		return fmt.Errorf("want string or number, got %s", describeJSON(b))
+	}
+	return nil
+}
+
+// flexInt decodes a JSON integer, a string holding an integer, or null.
+type flexInt struct {
+	V   int64
+	Set bool
+}
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*f = flexInt{}
+		return nil
+	}
+	s := b
+	if len(b) > 0 && b[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		s = []byte(strings.TrimSpace(str))
+	}
+	v, err := strconv.ParseInt(string(s), 10, 64)
+	if err != nil {
+		return fmt.Errorf("want integer, got %s", describeJSON(b))
+	}
+	*f = flexInt{V: v, Set: true}
+	return nil
+}
+
+// flexBool decodes a JSON bool, the strings "true"/"false", or null.
+type flexBool bool
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	switch strings.Trim(string(bytes.TrimSpace(b)), `"`) {
+	case "true", "Y", "y":
+		*f = true
+	case "false", "N", "n", "null", "":
+		*f = false
+	default:
+		return fmt.Errorf("want boolean, got %s", describeJSON(b))
+	}
+	return nil
+}
+
+func describeJSON(b []byte) string {
+	const max = 40
+	s := string(b)
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	kind := "value"
+	if len(b) > 0 {
+		switch b[0] {
+		case '"':
+			kind = "string"
+		case '{':
+			kind = "object"
+		case '[':
+			kind = "array"
+		case 't', 'f':
+			kind = "boolean"
+		case 'n':
+			kind = "null"
+		default:
+			kind = "number"
+		}
+	}
+	return kind + " " + strconv.Quote(s)
+}
+
+// errorEnvelope covers the error body shapes of API.md: the Media
+// Intelligence envelope (top level or under responseError) and the gateway's.
+type errorEnvelope struct {
+	Code          flexString `json:"code"`
+	Message       string     `json:"message"`
+	ResponseError *struct {
+		Code    flexString `json:"code"`
+		Message string     `json:"message"`
+	} `json:"responseError"`
+	Error *struct {
+		ErrorCode flexString `json:"errorCode"`
+		Message   string     `json:"message"`
+		Details   string     `json:"details"`
+	} `json:"error"`
+}
+
+// parseErrorBody extracts the API's code and message from an error
+// response, or describes the body when it is not one of the known shapes.
+func parseErrorBody(contentType string, body []byte) (code, message string) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return "", "empty body"
+	}
+	if trimmed[0] == '<' || strings.Contains(strings.ToLower(contentType), "html") {
+		msg := "HTML body (from a proxy?)"
+		if t := htmlTitle(trimmed); t != "" {
+			msg += ": " + t
+		}
+		return "", msg
+	}
+	if trimmed[0] == '{' {
+		var env errorEnvelope
+		if err := json.Unmarshal(trimmed, &env); err != nil {
+			return "", "unparsable JSON body: " + snippet(trimmed)
+		}
+		switch {
+		case env.Error != nil:
+			msg := env.Error.Message
+			if env.Error.Details != "" && env.Error.Details != msg {
+				msg += " (" + env.Error.Details + ")"
+			}
+			return string(env.Error.ErrorCode), cleanText(msg)
+		case env.ResponseError != nil:
+			return string(env.ResponseError.Code), cleanText(env.ResponseError.Message)
+		case env.Code != "" || env.Message != "":
+			return string(env.Code), cleanText(env.Message)
+		}
+		return "", "JSON body without an error code: " + snippet(trimmed)
+	}
+	return "", "non-JSON body: " + snippet(trimmed)
+}
+
+func htmlTitle(b []byte) string {
+	lower := bytes.ToLower(b)
+	i := bytes.Index(lower, []byte("<title>"))
+	if i < 0 {
+		return ""
+	}
+	rest := b[i+len("<title>"):]
+	j := bytes.Index(bytes.ToLower(rest), []byte("</title>"))
+	if j < 0 {
+		return ""
+	}
+	return cleanText(string(rest[:j]))
+}
+
+// snippet quotes the start of a body for an error message.
+func snippet(b []byte) string {
+	const max = 64
+	if len(b) > max {
+		return strconv.Quote(cleanText(string(b[:max]))) + "..."
+	}
+	return strconv.Quote(cleanText(string(b)))
+}
+
+// cleanText makes text from the network safe for one log line: valid
+// UTF-8, no control characters, bounded length.
+func cleanText(s string) string {
+	const max = 200
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > max {
+		r := []rune(s)
+		s = string(r[:max]) + "..."
+	}
+	return s
+}

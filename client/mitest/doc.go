@@ -1,0 +1,32 @@
+// Package mitest is a strict simulator of the NAVER Cloud Platform Media
+// Intelligence API: a real HTTP server on 127.0.0.1, in the spirit of
+// net/http/httptest, used by tests, benchmarks and the exporter's --demo mode.
+//
+// It answers the four read calls the exporter makes (list workspaces,
+// workspace details, list projects, list assets) with the documented JSON
+// shapes, and it is as strict as the API Gateway: every request must be
+// signed (signature v2) with known credentials and a timestamp within five
+// minutes of the server clock, and paging parameters must be in range.
+//
+// In tests:
+//
+//	s := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{
+//		Workspaces: 2, ProjectsPerWorkspace: 3, AssetsPerProject: 2500,
+//	}))
+//	defer s.Close()
+//	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, Page: 2},
+//		mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 1})
+//	// point the client at s.URL with mitest.DefaultAccessKey and
+//	// mitest.DefaultSecretKey, then check s.Requests(mitest.OpListAssets)...
+//
+// Faults (SetFault) inject latency, hangs, error statuses with every body
+// shape the service and its proxies produce, truncated, malformed or huge
+// bodies, connection resets, and lists that shift or lie about their paging.
+//
+// For the demo, NewDemoServer serves DemoInventory, in which one project
+// (DemoFailingWorkspace, DemoFailingProject) always fails.
+//
+// For benchmarks, SyntheticAssets generates assets on the fly, so a project
+// of a million assets costs no memory, and pages are encoded without
+// reflection into pooled buffers.
+package mitest

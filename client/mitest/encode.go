@@ -1,0 +1,364 @@
+package mitest
+
+import (
+	"strconv"
+	"sync"
+	"time"
+)
+
+// sval is a string built as s + num (when num >= 0) + suffix, so synthetic
+// names can be written without allocating them.
+type sval struct {
+	s      string
+	num    int64
+	suffix string
+}
+
+func (v sval) String() string {
+	if v.num < 0 {
+		return v.s + v.suffix
+	}
+	return v.s + strconv.FormatInt(v.num, 10) + v.suffix
+}
+
+// tval is a time given as an explicit string, or (synth) as Unix seconds
+// formatted as ISO 8601 followed by zone ("", "Z" or "+09:00").
+type tval struct {
+	s     string
+	unix  int64
+	zone  string
+	synth bool
+}
+
+func (v tval) String() string {
+	if !v.synth {
+		return v.s
+	}
+	return string(appendISOTime(nil, v.unix, v.zone))
+}
+
+// assetFields is the flat form of an asset that the encoder writes, shared by
+// stored and synthetic assets.
+type assetFields struct {
+	present, null FieldMask
+
+	id, projectID    int64
+	durationMs, size int64
+	fileName, key    sval
+	res, format      string
+	createUser       string
+	updateUser       string
+	created, updated tval
+}
+
+func (f *assetFields) fromAsset(a *Asset, projectID int64) {
+	*f = assetFields{null: a.Nulls, projectID: projectID}
+	f.present = FieldProjectID
+	if a.ID != nil {
+		f.present |= FieldAssetID
+		f.id = *a.ID
+	}
+	if a.FileName != nil {
+		f.present |= FieldFileName
+		f.fileName = sval{s: *a.FileName, num: -1}
+	}
+	if a.ProjectID != nil {
+		f.projectID = *a.ProjectID
+	}
+	if a.MetaNull {
+		f.null |= FieldMetaData
+	}
+	if m := a.Meta; m != nil {
+		f.present |= FieldMetaData
+		if m.Resolution != nil {
+			f.present |= FieldResolution
+			f.res = *m.Resolution
+		}
+		if m.DurationMs != nil {
+			f.present |= FieldDurationMs
+			f.durationMs = *m.DurationMs
+		}
+		if m.Size != nil {
+			f.present |= FieldSize
+			f.size = *m.Size
+		}
+		if m.Format != nil {
+			f.present |= FieldFormat
+			f.format = *m.Format
+		}
+	}
+	if a.Key != nil {
+		f.present |= FieldKey
+		f.key = sval{s: *a.Key, num: -1}
+	}
+	if a.CreateUserName != nil {
+		f.present |= FieldCreateUserName
+		f.createUser = *a.CreateUserName
+	}
+	if a.CreatedTime != nil {
+		f.present |= FieldCreatedTime
+		f.created = tval{s: *a.CreatedTime}
+	}
+	if a.UpdateUserName != nil {
+		f.present |= FieldUpdateUserName
+		f.updateUser = *a.UpdateUserName
+	}
+	if a.UpdatedTime != nil {
+		f.present |= FieldUpdatedTime
+		f.updated = tval{s: *a.UpdatedTime}
+	}
+}
+
+// toAsset converts generated fields to an Asset (allocating).
+func (f *assetFields) toAsset() Asset {
+	a := Asset{Nulls: f.null &^ FieldMetaData}
+	if f.null&FieldMetaData != 0 {
+		a.MetaNull = true
+	}
+	if f.present&FieldAssetID != 0 {
+		a.ID = Ptr(f.id)
+	}
+	if f.present&FieldFileName != 0 {
+		a.FileName = Ptr(f.fileName.String())
+	}
+	if f.present&FieldMetaData != 0 {
+		m := &Meta{}
+		if f.present&FieldResolution != 0 {
+			m.Resolution = Ptr(f.res)
+		}
+		if f.present&FieldDurationMs != 0 {
+			m.DurationMs = Ptr(f.durationMs)
+		}
+		if f.present&FieldSize != 0 {
+			m.Size = Ptr(f.size)
+		}
+		if f.present&FieldFormat != 0 {
+			m.Format = Ptr(f.format)
+		}
+		a.Meta = m
+	}
+	if f.present&FieldKey != 0 {
+		a.Key = Ptr(f.key.String())
+	}
+	if f.present&FieldCreateUserName != 0 {
+		a.CreateUserName = Ptr(f.createUser)
+	}
+	if f.present&FieldCreatedTime != 0 {
+		a.CreatedTime = Ptr(f.created.String())
+	}
+	if f.present&FieldUpdateUserName != 0 {
+		a.UpdateUserName = Ptr(f.updateUser)
+	}
+	if f.present&FieldUpdatedTime != 0 {
+		a.UpdatedTime = Ptr(f.updated.String())
+	}
+	return a
+}
+
+// encOpts changes how a success answer is written.
+type encOpts struct {
+	// wrongTypes sends "code" as a number and one numeric field per answer
+	// as a string (see BodyWrongTypes).
+	wrongTypes bool
+}
+
+// objWriter writes the members of one JSON object.
+type objWriter struct {
+	b     []byte
+	first bool
+}
+
+func (o *objWriter) key(k string) {
+	if !o.first {
+		o.b = append(o.b, ',')
+	}
+	o.first = false
+	o.b = append(o.b, '"')
+	o.b = append(o.b, k...)
+	o.b = append(o.b, '"', ':')
+}
+
+func appendAssetJSON(b []byte, f *assetFields, o encOpts) []byte {
+	w := objWriter{b: append(b, '{'), first: true}
+	has := func(m FieldMask) int {
+		switch {
+		case f.null&m != 0:
+			return 2
+		case f.present&m != 0:
+			return 1
+		}
+		return 0
+	}
+	num := func(k string, m FieldMask, v int64, asString bool) {
+		switch has(m) {
+		case 2:
+			w.key(k)
+			w.b = append(w.b, "null"...)
+		case 1:
+			w.key(k)
+			if asString {
+				w.b = append(w.b, '"')
+				w.b = strconv.AppendInt(w.b, v, 10)
+				w.b = append(w.b, '"')
+			} else {
+				w.b = strconv.AppendInt(w.b, v, 10)
+			}
+		}
+	}
+	str := func(k string, m FieldMask, v string) {
+		switch has(m) {
+		case 2:
+			w.key(k)
+			w.b = append(w.b, "null"...)
+		case 1:
+			w.key(k)
+			w.b = appendJSONString(w.b, v)
+		}
+	}
+	sv := func(k string, m FieldMask, v sval) {
+		switch has(m) {
+		case 2:
+			w.key(k)
+			w.b = append(w.b, "null"...)
+		case 1:
+			w.key(k)
+			w.b = appendSval(w.b, v)
+		}
+	}
+	tv := func(k string, m FieldMask, v tval) {
+		switch has(m) {
+		case 2:
+			w.key(k)
+			w.b = append(w.b, "null"...)
+		case 1:
+			w.key(k)
+			if v.synth {
+				w.b = append(w.b, '"')
+				w.b = appendISOTime(w.b, v.unix, v.zone)
+				w.b = append(w.b, '"')
+			} else {
+				w.b = appendJSONString(w.b, v.s)
+			}
+		}
+	}
+
+	num("assetId", FieldAssetID, f.id, false)
+	sv("fileName", FieldFileName, f.fileName)
+	num("projectId", FieldProjectID, f.projectID, false)
+	switch has(FieldMetaData) {
+	case 2:
+		w.key("metaData")
+		w.b = append(w.b, "null"...)
+	case 1:
+		w.key("metaData")
+		outer := w
+		w = objWriter{b: append(outer.b, '{'), first: true}
+		str("resolution", FieldResolution, f.res)
+		num("durationMs", FieldDurationMs, f.durationMs, false)
+		num("size", FieldSize, f.size, o.wrongTypes)
+		str("format", FieldFormat, f.format)
+		outer.b = append(w.b, '}')
+		w = outer
+	}
+	sv("key", FieldKey, f.key)
+	str("createUserName", FieldCreateUserName, f.createUser)
+	tv("createdTime", FieldCreatedTime, f.created)
+	str("updateUserName", FieldUpdateUserName, f.updateUser)
+	tv("updatedTime", FieldUpdatedTime, f.updated)
+	return append(w.b, '}')
+}
+
+func appendSval(b []byte, v sval) []byte {
+	b = append(b, '"')
+	b = appendEscaped(b, v.s)
+	if v.num >= 0 {
+		b = strconv.AppendInt(b, v.num, 10)
+	}
+	b = appendEscaped(b, v.suffix)
+	return append(b, '"')
+}
+
+// appendJSONString appends s as a JSON string literal.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendEscaped appends s escaped for a JSON string. Invalid UTF-8 is passed
+// through as is, so tests can send it.
+func appendEscaped(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+// appendISOTime appends unix seconds as 2006-01-02T15:04:05 (UTC wall
+// digits) followed by zone.
+func appendISOTime(b []byte, unix int64, zone string) []byte {
+	t := time.Unix(unix, 0).UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = appendPad(b, y, 4)
+	b = append(b, '-')
+	b = appendPad(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendPad(b, d, 2)
+	b = append(b, 'T')
+	b = appendPad(b, h, 2)
+	b = append(b, ':')
+	b = appendPad(b, mi, 2)
+	b = append(b, ':')
+	b = appendPad(b, s, 2)
+	return append(b, zone...)
+}
+
+func appendPad(b []byte, v, width int) []byte {
+	var tmp [8]byte
+	i := len(tmp)
+	for v > 0 || i > len(tmp)-width {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+		if i == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+// bufPool holds response buffers. Buffers that grew very large are dropped.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledBuf = 8 << 20
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) > maxPooledBuf {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
+}

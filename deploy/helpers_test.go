@@ -85,3 +85,12 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// requireExporterSource fails the test, with a message that says why, when
+// the exporter's main package is not in the repository yet.
+func requireExporterSource(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(repoRoot(t), "main.go")); err != nil {
+		t.Fatalf("the exporter's main.go is not in the repository yet (%v): this test builds and runs the exporter and cannot work before it lands", err)
+	}
+}

@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+#
+# mediaintel_exporter container image.
+#
+#   docker build \
+#     --build-arg VERSION=$(git describe --tags --always) \
+#     --build-arg REVISION=$(git rev-parse HEAD) \
+#     --build-arg BRANCH=$(git rev-parse --abbrev-ref HEAD) \
+#     --build-arg BUILD_DATE=$(date -u +%Y%m%d-%H:%M:%S) \
+#     -t mediaintel_exporter .
+#
+# The binary is built by deploy/build.sh, the same script used outside
+# containers; the final image is distroless (static, nonroot), which carries
+# CA certificates for the HTTPS API and tzdata for Asia/Seoul times.
+
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION}-bookworm AS builder
+WORKDIR /src
+# Dependencies first, so that source changes reuse the module cache layer.
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod \
+    go mod download
+COPY . .
+ARG VERSION
+ARG REVISION
+ARG BRANCH
+ARG BUILD_USER=docker
+ARG BUILD_DATE
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    sh deploy/build.sh /out/mediaintel_exporter
+
+FROM gcr.io/distroless/static-debian12:nonroot
+ARG VERSION
+ARG REVISION
+ARG BUILD_DATE
+LABEL org.opencontainers.image.title="mediaintel_exporter" \
+      org.opencontainers.image.description="Prometheus exporter for NAVER Cloud Platform Media Intelligence" \
+      org.opencontainers.image.source="https://github.com/mediaintel/mediaintel_exporter" \
+      org.opencontainers.image.url="https://github.com/mediaintel/mediaintel_exporter" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${BUILD_DATE}"
+COPY --from=builder /out/mediaintel_exporter /bin/mediaintel_exporter
+# 65532 is distroless' "nonroot" user; numeric, so Kubernetes' runAsNonRoot
+# can verify it.
+USER 65532:65532
+EXPOSE 9847
+ENTRYPOINT ["/bin/mediaintel_exporter"]

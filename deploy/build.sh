@@ -1,0 +1,34 @@
+#!/bin/sh
+# Builds the mediaintel_exporter binary the way the container image does: the
+# Dockerfile runs this very script, so the two cannot drift apart.
+#
+# Usage: deploy/build.sh [OUTPUT]     (default: ./mediaintel_exporter)
+#
+# The version information comes from the environment (the Dockerfile passes
+# its build arguments through): VERSION, REVISION, BRANCH, BUILD_USER and
+# BUILD_DATE. Unset ones are taken from git where there is a checkout, else
+# given a placeholder. The binary is static (CGO_ENABLED=0), stripped, and
+# built with -trimpath so it does not depend on where it was built.
+set -eu
+
+out=${1:-mediaintel_exporter}
+case "$out" in
+/*) ;;
+*) out="$(pwd)/$out" ;;
+esac
+
+cd "$(dirname "$0")/.."
+
+git_or() { git "$@" 2>/dev/null || true; }
+
+VERSION=${VERSION:-$(git_or describe --tags --always --dirty)}
+VERSION=${VERSION:-dev}
+REVISION=${REVISION:-$(git_or rev-parse HEAD)}
+REVISION=${REVISION:-unknown}
+BRANCH=${BRANCH:-$(git_or rev-parse --abbrev-ref HEAD)}
+BRANCH=${BRANCH:-unknown}
+BUILD_USER=${BUILD_USER:-$(id -un 2>/dev/null || echo unknown)@$(hostname 2>/dev/null || echo unknown)}
+BUILD_DATE=${BUILD_DATE:-$(date -u +%Y%m%d-%H:%M:%S)}
+
+set -x
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=${VERSION} -X github.com/prometheus/common/version.Revision=${REVISION} -X github.com/prometheus/common/version.Branch=${BRANCH} -X github.com/prometheus/common/version.BuildUser=${BUILD_USER} -X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}" -o "$out" .

@@ -35,14 +35,18 @@ type Config struct {
 	CountOnlyAll bool
 	// Concurrency bounds the API requests in flight for one scrape.
 	Concurrency int
-	Logger      *slog.Logger
+	// CacheTTL, when positive, serves a project's asset figures from memory
+	// while they are younger than it. Only complete listings are cached.
+	CacheTTL time.Duration
+	Logger   *slog.Logger
 }
 
 // Scraper makes passes over the API. It is safe for concurrent use.
 type Scraper struct {
-	api *client.Client
-	cfg Config
-	log *slog.Logger
+	api   *client.Client
+	cfg   Config
+	log   *slog.Logger
+	cache *projectCache
 }
 
 // NewScraper returns a Scraper reading through api.
@@ -58,7 +62,11 @@ func NewScraper(api *client.Client, cfg Config) (*Scraper, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Scraper{api: api, cfg: cfg, log: cfg.Logger}, nil
+	s := &Scraper{api: api, cfg: cfg, log: cfg.Logger}
+	if cfg.CacheTTL > 0 {
+		s.cache = &projectCache{ttl: cfg.CacheTTL, entries: map[cacheKey]*ProjectResult{}}
+	}
+	return s, nil
 }
 
 // Scope limits a pass: all workspaces (zero value), one workspace, or one
@@ -121,6 +129,8 @@ type ProjectResult struct {
 	Stats *Stats
 	// At is when the listing finished.
 	At time.Time
+	// FromCache is true when the figures were served from the cache.
+	FromCache bool
 }
 
 // pass is the state of one Scrape call.
@@ -285,6 +295,19 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 		pr.At = time.Now()
 	}()
 	log := p.s.log.With("workspace", pr.Workspace, "project_id", pr.Project.ID)
+	if c := p.s.cache; c != nil {
+		if hit, ok := c.get(pr); ok {
+			pr.Success, pr.Reported, pr.Stats, pr.FromCache = true, hit.Reported, hit.Stats, true
+			at := hit.At
+			defer func() { pr.At, pr.Duration = at, 0 }()
+			return
+		}
+		defer func() {
+			if pr.Success {
+				c.put(pr)
+			}
+		}()
+	}
 	if pr.CountOnly {
 		err := p.call(ctx, func() error {
 			var err error

@@ -139,6 +139,8 @@ type pass struct {
 	sem *semaphore.Weighted
 }
 
+func newSem(n int) *semaphore.Weighted { return semaphore.NewWeighted(int64(n)) }
+
 // call runs one API request under the pass's concurrency bound.
 func (p *pass) call(ctx context.Context, f func() error) error {
 	if err := p.sem.Acquire(ctx, 1); err != nil {
@@ -156,7 +158,7 @@ func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 		res.Timeout = time.Until(dl)
 	}
 	defer func() { res.Duration = time.Since(res.Start) }()
-	p := &pass{s: s, sem: semaphore.NewWeighted(int64(s.cfg.Concurrency))}
+	p := &pass{s: s, sem: newSem(s.cfg.Concurrency)}
 
 	names, err := p.discover(ctx, scope)
 	if err != nil {
@@ -229,6 +231,9 @@ func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject i
 		return err
 	})
 	g.Go(func() error {
+		if onlyProject != 0 {
+			return nil // a project probe exports no workspace series
+		}
 		var w client.Workspace
 		err := p.call(ctx, func() error {
 			var err error

@@ -49,6 +49,9 @@ type assetFields struct {
 	createUser       string
 	updateUser       string
 	created, updated tval
+
+	// safe says no string needs JSON escaping (generated assets).
+	safe bool
 }
 
 func (f *assetFields) fromAsset(a *Asset, projectID int64) {
@@ -178,103 +181,124 @@ func (o *objWriter) key(k string) {
 	o.b = append(o.b, '"', ':')
 }
 
-func appendAssetJSON(b []byte, f *assetFields, o encOpts) []byte {
-	w := objWriter{b: append(b, '{'), first: true}
-	has := func(m FieldMask) int {
-		switch {
-		case f.null&m != 0:
-			return 2
-		case f.present&m != 0:
-			return 1
-		}
-		return 0
+// state tells how to write a field: 0 absent, 1 value, 2 null.
+func (f *assetFields) state(m FieldMask) int {
+	if f.null&m != 0 {
+		return 2
 	}
-	num := func(k string, m FieldMask, v int64, asString bool) {
-		switch has(m) {
-		case 2:
-			w.key(k)
-			w.b = append(w.b, "null"...)
-		case 1:
-			w.key(k)
-			if asString {
-				w.b = append(w.b, '"')
-				w.b = strconv.AppendInt(w.b, v, 10)
-				w.b = append(w.b, '"')
-			} else {
-				w.b = strconv.AppendInt(w.b, v, 10)
-			}
-		}
+	if f.present&m != 0 {
+		return 1
 	}
-	str := func(k string, m FieldMask, v string) {
-		switch has(m) {
-		case 2:
-			w.key(k)
-			w.b = append(w.b, "null"...)
-		case 1:
-			w.key(k)
-			w.b = appendJSONString(w.b, v)
-		}
-	}
-	sv := func(k string, m FieldMask, v sval) {
-		switch has(m) {
-		case 2:
-			w.key(k)
-			w.b = append(w.b, "null"...)
-		case 1:
-			w.key(k)
-			w.b = appendSval(w.b, v)
-		}
-	}
-	tv := func(k string, m FieldMask, v tval) {
-		switch has(m) {
-		case 2:
-			w.key(k)
-			w.b = append(w.b, "null"...)
-		case 1:
-			w.key(k)
-			if v.synth {
-				w.b = append(w.b, '"')
-				w.b = appendISOTime(w.b, v.unix, v.zone)
-				w.b = append(w.b, '"')
-			} else {
-				w.b = appendJSONString(w.b, v.s)
-			}
-		}
-	}
-
-	num("assetId", FieldAssetID, f.id, false)
-	sv("fileName", FieldFileName, f.fileName)
-	num("projectId", FieldProjectID, f.projectID, false)
-	switch has(FieldMetaData) {
-	case 2:
-		w.key("metaData")
-		w.b = append(w.b, "null"...)
-	case 1:
-		w.key("metaData")
-		outer := w
-		w = objWriter{b: append(outer.b, '{'), first: true}
-		str("resolution", FieldResolution, f.res)
-		num("durationMs", FieldDurationMs, f.durationMs, false)
-		num("size", FieldSize, f.size, o.wrongTypes)
-		str("format", FieldFormat, f.format)
-		outer.b = append(w.b, '}')
-		w = outer
-	}
-	sv("key", FieldKey, f.key)
-	str("createUserName", FieldCreateUserName, f.createUser)
-	tv("createdTime", FieldCreatedTime, f.created)
-	str("updateUserName", FieldUpdateUserName, f.updateUser)
-	tv("updatedTime", FieldUpdatedTime, f.updated)
-	return append(w.b, '}')
+	return 0
 }
 
-func appendSval(b []byte, v sval) []byte {
+// member starts an object member; key is the quoted key and its colon.
+func member(b []byte, n *int, key string) []byte {
+	if *n > 0 {
+		b = append(b, ',')
+	}
+	*n++
+	return append(b, key...)
+}
+
+func appendAssetJSON(b []byte, f *assetFields, o encOpts) []byte {
+	b = append(b, '{')
+	n := 0
+	num := func(b []byte, key string, m FieldMask, v int64, quoted bool) []byte {
+		switch f.state(m) {
+		case 1:
+			b = member(b, &n, key)
+			if quoted {
+				b = append(b, '"')
+				b = strconv.AppendInt(b, v, 10)
+				return append(b, '"')
+			}
+			return strconv.AppendInt(b, v, 10)
+		case 2:
+			return append(member(b, &n, key), "null"...)
+		}
+		return b
+	}
+	str := func(b []byte, key string, m FieldMask, v string) []byte {
+		switch f.state(m) {
+		case 1:
+			b = member(b, &n, key)
+			if f.safe {
+				b = append(b, '"')
+				b = append(b, v...)
+				return append(b, '"')
+			}
+			return appendJSONString(b, v)
+		case 2:
+			return append(member(b, &n, key), "null"...)
+		}
+		return b
+	}
+	sv := func(b []byte, key string, m FieldMask, v *sval) []byte {
+		switch f.state(m) {
+		case 1:
+			return appendSval(member(b, &n, key), v, f.safe)
+		case 2:
+			return append(member(b, &n, key), "null"...)
+		}
+		return b
+	}
+	tv := func(b []byte, key string, m FieldMask, v *tval) []byte {
+		switch f.state(m) {
+		case 1:
+			b = member(b, &n, key)
+			if v.synth {
+				b = append(b, '"')
+				b = appendISOTime(b, v.unix, v.zone)
+				return append(b, '"')
+			}
+			return appendJSONString(b, v.s)
+		case 2:
+			return append(member(b, &n, key), "null"...)
+		}
+		return b
+	}
+
+	b = num(b, `"assetId":`, FieldAssetID, f.id, false)
+	b = sv(b, `"fileName":`, FieldFileName, &f.fileName)
+	b = num(b, `"projectId":`, FieldProjectID, f.projectID, false)
+	switch f.state(FieldMetaData) {
+	case 1:
+		b = member(b, &n, `"metaData":{`)
+		outer := n
+		n = 0
+		b = str(b, `"resolution":`, FieldResolution, f.res)
+		b = num(b, `"durationMs":`, FieldDurationMs, f.durationMs, false)
+		b = num(b, `"size":`, FieldSize, f.size, o.wrongTypes)
+		b = str(b, `"format":`, FieldFormat, f.format)
+		b = append(b, '}')
+		n = outer
+	case 2:
+		b = append(member(b, &n, `"metaData":`), "null"...)
+	}
+	b = sv(b, `"key":`, FieldKey, &f.key)
+	b = str(b, `"createUserName":`, FieldCreateUserName, f.createUser)
+	b = tv(b, `"createdTime":`, FieldCreatedTime, &f.created)
+	b = str(b, `"updateUserName":`, FieldUpdateUserName, f.updateUser)
+	b = tv(b, `"updatedTime":`, FieldUpdatedTime, &f.updated)
+	return append(b, '}')
+}
+
+func appendSval(b []byte, v *sval, safe bool) []byte {
 	b = append(b, '"')
-	b = appendEscaped(b, v.s)
+	if safe {
+		b = append(b, v.s...)
+	} else {
+		b = appendEscaped(b, v.s)
+	}
 	if v.num >= 0 {
 		b = strconv.AppendInt(b, v.num, 10)
 	}
-	b = appendEscaped(b, v.suffix)
+	if safe {
+		b = append(b, v.suffix...)
+	} else {
+		b = appendEscaped(b, v.suffix)
+	}
 	return append(b, '"')
 }
 
@@ -320,32 +344,17 @@ func appendISOTime(b []byte, unix int64, zone string) []byte {
 	t := time.Unix(unix, 0).UTC()
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
-	b = appendPad(b, y, 4)
-	b = append(b, '-')
-	b = appendPad(b, int(mo), 2)
-	b = append(b, '-')
-	b = appendPad(b, d, 2)
-	b = append(b, 'T')
-	b = appendPad(b, h, 2)
-	b = append(b, ':')
-	b = appendPad(b, mi, 2)
-	b = append(b, ':')
-	b = appendPad(b, s, 2)
-	return append(b, zone...)
-}
-
-func appendPad(b []byte, v, width int) []byte {
-	var tmp [8]byte
-	i := len(tmp)
-	for v > 0 || i > len(tmp)-width {
-		i--
-		tmp[i] = byte('0' + v%10)
-		v /= 10
-		if i == 0 {
-			break
-		}
+	if y < 0 || y > 9999 {
+		y = 0
 	}
-	return append(b, tmp[i:]...)
+	b = append(b,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-',
+		byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':',
+		byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+s/10), byte('0'+s%10))
+	return append(b, zone...)
 }
 
 // bufPool holds response buffers. Buffers that grew very large are dropped.

@@ -1,9 +1,6 @@
 package mitest
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // SyntheticAssets describes assets generated on the fly: asset i is a pure
 // function of Seed and i, so a project of millions of assets costs no memory.
@@ -62,13 +59,19 @@ func (r *prng) n(k int) int { return int(r.next() % uint64(k)) }
 // unit returns a value in [0, 1).
 func (r *prng) unit() float64 { return float64(r.next()>>11) / (1 << 53) }
 
-// logUniform returns a value between lo and hi, log-uniformly distributed.
-func (r *prng) logUniform(lo, hi float64) int64 {
-	v := math.Exp(math.Log(lo) + r.unit()*(math.Log(hi)-math.Log(lo)))
-	if v > hi {
-		v = hi
+// logUniform returns a value between lo and hi spread evenly over the
+// decades between them (a cheap stand-in for a log-uniform distribution).
+func (r *prng) logUniform(lo, hi int64) int64 {
+	decades := 0
+	for d := lo; d < hi; d *= 10 {
+		decades++
 	}
-	return int64(v)
+	base := lo
+	for range r.n(max(decades, 1)) {
+		base *= 10
+	}
+	top := min(base*10, hi)
+	return base + int64(r.unit()*float64(top-base))
 }
 
 type formatKind uint8
@@ -167,7 +170,8 @@ var extCache = func() map[string]string {
 // synthFields fills f with generated asset number idx.
 func synthFields(seed, idx, id, projectID int64, f *assetFields) {
 	r := prng{s: mix64(uint64(seed)) ^ mix64(uint64(idx)+0x243f6a8885a308d3)}
-	*f = assetFields{id: id, projectID: projectID}
+	// All generated strings come from the tables above and need no escaping.
+	*f = assetFields{id: id, projectID: projectID, safe: true}
 	f.present = FieldAssetID | FieldProjectID | FieldFileName | FieldKey |
 		FieldCreateUserName | FieldCreatedTime | FieldUpdateUserName | FieldUpdatedTime
 
@@ -197,17 +201,17 @@ func synthFields(seed, idx, id, projectID int64, f *assetFields) {
 	switch fi.kind {
 	case kindVideo:
 		f.res = videoResolutions[weighted(&r, videoResWeights)]
-		f.size = r.logUniform(1e6, 10e9)
+		f.size = r.logUniform(1_000_000, 10_000_000_000)
 		f.durationMs = r.logUniform(1000, 6*3600*1000)
 		f.present |= FieldDurationMs
 	case kindImage:
 		f.res = imageResolutions[r.n(len(imageResolutions))]
-		f.size = r.logUniform(20e3, 10e6)
+		f.size = r.logUniform(10_000, 10_000_000)
 		if r.n(10) == 0 {
 			f.null |= FieldDurationMs
 		}
 	default:
-		f.size = r.logUniform(1e3, 1e9)
+		f.size = r.logUniform(1000, 1_000_000_000)
 		f.present &^= FieldResolution
 	}
 	// A few odd fields.

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode"
@@ -286,6 +288,17 @@ var strSafe = func() (t [256]bool) {
 	return
 }()
 
+// special8 returns a mask whose lowest set bit (if any) is the high bit of
+// the first of the 8 bytes in x (little-endian) that is '"', '\\' or a
+// control character. Bits above the lowest one may be false positives.
+func special8(x uint64) uint64 {
+	const lo = 0x0101010101010101
+	const hi = 0x8080808080808080
+	q := x ^ (lo * '"')
+	b := x ^ (lo * '\\')
+	return ((q-lo)&^q | (b-lo)&^b | (x-lo*0x20)&^x) & hi
+}
+
 // ws skips JSON whitespace.
 func (d *assetDecoder) ws() {
 	data, p := d.data, d.pos
@@ -312,14 +325,19 @@ func (d *assetDecoder) scanString() (start, end int, esc bool, err error) {
 	p := d.pos + 1
 	start = p
 	for {
-		// Fast path: 8 safe bytes at a time.
-		for p+8 <= len(data) && strSafe[data[p]] && strSafe[data[p+1]] && strSafe[data[p+2]] && strSafe[data[p+3]] &&
-			strSafe[data[p+4]] && strSafe[data[p+5]] && strSafe[data[p+6]] && strSafe[data[p+7]] {
+		// Fast path: 8 bytes at a time, up to the first byte needing
+		// attention.
+		for p+8 <= len(data) {
+			if m := special8(binary.LittleEndian.Uint64(data[p:])); m != 0 {
+				p += bits.TrailingZeros64(m) >> 3
+				goto slow
+			}
 			p += 8
 		}
 		for p < len(data) && strSafe[data[p]] {
 			p++
 		}
+	slow:
 		if p >= len(data) {
 			return 0, 0, false, d.truncErr()
 		}
@@ -670,6 +688,23 @@ func (d *assetDecoder) colon() error {
 // or element. more is true after ','; then whitespace is skipped too, and
 // the next byte is known to exist.
 func (d *assetDecoder) next(closing byte, what string) (more bool, err error) {
+	if closing == '}' {
+		return d.nextMember()
+	}
+	return d.nextSlow(closing, what)
+}
+
+// nextMember is next('}', ...) with an inlined fast path: a ',' directly
+// followed by the next key.
+func (d *assetDecoder) nextMember() (more bool, err error) {
+	if p := d.pos; p+1 < len(d.data) && d.data[p] == ',' && d.data[p+1] == '"' {
+		d.pos = p + 1
+		return true, nil
+	}
+	return d.nextSlow('}', "object key:value pair")
+}
+
+func (d *assetDecoder) nextSlow(closing byte, what string) (more bool, err error) {
 	data := d.data
 	p := d.pos
 	if p >= len(data) || data[p] <= ' ' {
@@ -724,11 +759,25 @@ func (d *assetDecoder) open() (nonEmpty bool, err error) {
 // key reads an object key at d.pos (which holds '"'), the ':' after it, and
 // the whitespace before the value; it records the key at path level lvl.
 func (d *assetDecoder) key(lvl int) ([]byte, error) {
+	data := d.data
+	p := d.pos + 1
+	start := p
+	// Fast path: a plain key directly followed by ':' and the value.
+	for p < len(data) && strSafe[data[p]] {
+		p++
+	}
+	if p+2 < len(data) && data[p] == '"' && data[p+1] == ':' && data[p+2] > ' ' {
+		raw := data[start:p]
+		d.path[lvl] = pathSeg{key: raw, idx: -1}
+		d.npath = lvl + 1
+		d.pos = p + 2
+		return raw, nil
+	}
 	start, end, esc, err := d.scanString()
 	if err != nil {
 		return nil, err
 	}
-	raw := d.data[start:end]
+	raw := data[start:end]
 	d.path[lvl] = pathSeg{key: raw, idx: -1}
 	d.npath = lvl + 1
 	k := raw
@@ -884,7 +933,7 @@ func (d *assetDecoder) decodeTop(env *pageEnvelope, fn func(*Asset)) error {
 		if err != nil {
 			return err
 		}
-		more, err = d.next('}', "object key:value pair")
+		more, err = d.nextMember()
 	}
 	if err != nil {
 		return err
@@ -932,7 +981,7 @@ func (d *assetDecoder) decodeResult(env *pageEnvelope, fn func(*Asset)) error {
 		if err != nil {
 			return err
 		}
-		more, err = d.next('}', "object key:value pair")
+		more, err = d.nextMember()
 	}
 	return err
 }
@@ -1012,7 +1061,7 @@ func (d *assetDecoder) decodeAsset() error {
 		if err != nil {
 			return err
 		}
-		more, err = d.next('}', "object key:value pair")
+		more, err = d.nextMember()
 	}
 	return err
 }
@@ -1040,7 +1089,7 @@ func (d *assetDecoder) decodeMeta() error {
 		if err != nil {
 			return err
 		}
-		more, err = d.next('}', "object key:value pair")
+		more, err = d.nextMember()
 	}
 	d.npath = 4
 	return err

@@ -66,10 +66,11 @@ func (e *Error) Error() string {
 			b.WriteString(": ")
 			b.WriteString(e.Message)
 		}
-		if e.StatusCode == 401 {
-			b.WriteString(" (check the access key and secret key, and that this host's clock is within 5 minutes of the real time: the gateway rejects signatures from a skewed clock)")
-		} else if e.StatusCode == 403 || e.Code == "210" {
-			b.WriteString(" (the key lacks permission for Media Intelligence; grant the sub-account read access to MediaAIUnderstanding)")
+		switch {
+		case e.StatusCode == 403 || e.Code == "210" || e.Code == "230":
+			b.WriteString(" (the key lacks permission for Media Intelligence: grant the sub-account read access to MediaAIUnderstanding)")
+		case e.StatusCode == 401:
+			b.WriteString(" (a wrong access key or secret key, or a clock more than 5 minutes off, causes this: check the key and this host's clock)")
 		}
 	} else if e.Message != "" {
 		b.WriteString(e.Message)

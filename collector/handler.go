@@ -144,27 +144,34 @@ func (e *Exporter) release() { <-e.inflight }
 
 // flight is one API pass shared by the scrapes that overlap it.
 type flight struct {
-	done    chan struct{}
-	res     *Result
-	waiters int
-	cancel  context.CancelFunc
+	done     chan struct{}
+	res      *Result
+	waiters  int
+	cancel   context.CancelFunc
+	deadline time.Time
 }
 
 // scrape runs a pass over scope, or joins the one already running. The
-// pass has the deadline of the scrape that started it; it is cancelled as
-// soon as every scrape waiting for it has gone.
+// pass has the deadline of the scrape that started it, so it ends by then
+// on its own; a scrape waits for it unless its own client goes away first,
+// or (for a scrape that joined) its own, earlier deadline passes. The pass
+// is cancelled as soon as every scrape waiting for it has gone.
 func (e *Exporter) scrape(ctx context.Context, scope Scope) *Result {
+	deadline, hasDeadline := ctx.Deadline()
 	e.mu.Lock()
 	f, joined := e.flights[scope]
 	if joined {
 		f.waiters++
 		e.coalesced.Add(1)
 	} else {
-		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		if dl, ok := ctx.Deadline(); ok {
-			pctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), dl)
+		var pctx context.Context
+		var cancel context.CancelFunc
+		if hasDeadline {
+			pctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		} else {
+			pctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 		}
-		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel, deadline: deadline}
 		e.flights[scope] = f
 		go func() {
 			defer cancel()
@@ -177,18 +184,33 @@ func (e *Exporter) scrape(ctx context.Context, scope Scope) *Result {
 	}
 	e.mu.Unlock()
 
+	// Only a joiner with an earlier deadline than the pass gives up on it.
+	var early <-chan time.Time
+	if joined && hasDeadline && deadline.Before(f.deadline) {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		early = t.C
+	}
+	var err error
 	select {
 	case <-f.done:
 		return f.res
+	case <-early:
+		err = context.DeadlineExceeded
 	case <-ctx.Done():
-		e.mu.Lock()
-		f.waiters--
-		if f.waiters == 0 {
-			f.cancel()
+		if err = context.Cause(ctx); errors.Is(err, context.DeadlineExceeded) {
+			// Our deadline is the pass's: it is ending now.
+			<-f.done
+			return f.res
 		}
-		e.mu.Unlock()
-		return &Result{Scope: scope, Err: ctx.Err()}
 	}
+	e.mu.Lock()
+	f.waiters--
+	if f.waiters == 0 {
+		f.cancel()
+	}
+	e.mu.Unlock()
+	return &Result{Scope: scope, Err: err}
 }
 
 // context derives a scrape's context from the request and its header.

@@ -155,7 +155,7 @@ func (p *pass) call(ctx context.Context, f func() error) error {
 func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 	res := &Result{Scope: scope, Start: time.Now()}
 	if dl, ok := ctx.Deadline(); ok {
-		res.Timeout = time.Until(dl)
+		res.Timeout = time.Until(dl).Round(time.Millisecond)
 	}
 	defer func() { res.Duration = time.Since(res.Start) }()
 	p := &pass{s: s, sem: newSem(s.cfg.Concurrency)}

@@ -137,7 +137,8 @@ func (sc Scope) matches(ri *reqInfo) bool {
 }
 
 // Fault changes how the server answers the requests of a Scope. Fields
-// combine: for example Latency with Status delays an error answer.
+// combine: for example Latency with Status delays an error answer. Faults
+// apply only to requests that passed authentication and the paging checks.
 //
 // The fault applies to a matching request when all set gates agree: Every
 // (every Nth matching request), Probability (with a RNG seeded by Seed) and

@@ -356,22 +356,25 @@ func TestCounters(t *testing.T) {
 	if s.TotalRequests() != 0 || s.Requests(OpListAssets) != 0 || s.RequestsFor("ws-one", 10) != 0 || s.ConnectionsOpened() != 0 || s.MaxInFlight() != 0 {
 		t.Fatal("ResetCounters left counts")
 	}
-	s.SetFault(Scope{Operation: OpGetWorkspace}, Fault{Latency: 200 * time.Millisecond})
+	s.SetFault(Scope{Operation: OpGetWorkspace}, Fault{Latency: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			tr := &http.Transport{}
 			defer tr.CloseIdleConnections()
-			req, _ := http.NewRequest("GET", s.URL+"/api/v1/workspaces/ws-one", nil)
+			req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/api/v1/workspaces/ws-one", nil)
 			SignRequest(req, DefaultAccessKey, DefaultSecretKey, time.Now())
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Error(err)
-				return
+			if resp, err := tr.RoundTrip(req); err == nil {
+				resp.Body.Close()
 			}
-			resp.Body.Close()
 		})
 	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.inflight.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
 	wg.Wait()
 	if got := s.MaxInFlight(); got != 4 {
 		t.Errorf("MaxInFlight = %d, want 4", got)

@@ -361,7 +361,7 @@ var recordPool = sync.Pool{New: func() any { s := make([]record, 0, client.MaxPa
 // changed reports whether totalCount moved between pages.
 func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats, reported int64, changed bool, err error) {
 	pl := &projectList{minSeen: -1}
-	tp := &timeParser{p: p.s.api}
+	tp := &timeParser{loc: p.s.api.Location()}
 	fetch := func(ctx context.Context, page int) (client.PageInfo, error) {
 		recs := recordPool.Get().(*[]record)
 		defer recordPool.Put(recs)

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"time"
+
 	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
@@ -229,14 +231,14 @@ func makeRecord(a *client.Asset, p *timeParser) record {
 	return r
 }
 
-// timeParser parses API times in a zone, remembering nothing between calls.
-type timeParser struct{ p *client.Client }
+// timeParser parses API times; times without an offset are in loc.
+type timeParser struct{ loc *time.Location }
 
 func (t *timeParser) parse(b []byte) (int64, bool) {
 	if len(b) == 0 {
 		return 0, false
 	}
-	return client.ParseTime(b, t.p.Location())
+	return client.ParseTime(b, t.loc)
 }
 
 // Stats is the aggregate of one project's asset list.

@@ -16,26 +16,38 @@ import (
 // be logged or printed by mistake without leaking it.
 type Credentials struct {
 	accessKey string
-	secretKey string
+	// secretKey is behind a pointer so that fmt, printing a struct that
+	// holds Credentials in an unexported field (a provider, a Config, the
+	// Client), shows an address and not the secret: fmt does not call
+	// Format on values reached through unexported fields.
+	secretKey *string
 }
 
 // NewCredentials returns the key pair; both parts are trimmed of white space.
 func NewCredentials(accessKey, secretKey string) Credentials {
-	return Credentials{accessKey: strings.TrimSpace(accessKey), secretKey: strings.TrimSpace(secretKey)}
+	sk := strings.TrimSpace(secretKey)
+	return Credentials{accessKey: strings.TrimSpace(accessKey), secretKey: &sk}
+}
+
+func (c Credentials) secret() string {
+	if c.secretKey == nil {
+		return ""
+	}
+	return *c.secretKey
 }
 
 // AccessKey returns the access key ID (not a secret: it is sent in a header).
 func (c Credentials) AccessKey() string { return c.accessKey }
 
 // Valid reports whether both parts are set.
-func (c Credentials) Valid() bool { return c.accessKey != "" && c.secretKey != "" }
+func (c Credentials) Valid() bool { return c.accessKey != "" && c.secret() != "" }
 
 func (c Credentials) sign(method, requestURI string, tsMillis int64) string {
-	return Sign(method, requestURI, tsMillis, c.accessKey, c.secretKey)
+	return Sign(method, requestURI, tsMillis, c.accessKey, c.secret())
 }
 
 func (c Credentials) redacted() string {
-	if c.secretKey == "" {
+	if c.secret() == "" {
 		return fmt.Sprintf("Credentials{AccessKey: %q, SecretKey: <unset>}", c.accessKey)
 	}
 	return fmt.Sprintf("Credentials{AccessKey: %q, SecretKey: <redacted>}", c.accessKey)
@@ -151,7 +163,7 @@ func LoadCredentialsFiles(accessKeyFile, secretKeyFile string) (Credentials, err
 	if c.accessKey == "" {
 		return Credentials{}, fmt.Errorf("access key file %s is empty", accessKeyFile)
 	}
-	if c.secretKey == "" {
+	if c.secret() == "" {
 		return Credentials{}, fmt.Errorf("secret key file %s is empty", secretKeyFile)
 	}
 	return c, nil

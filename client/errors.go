@@ -255,13 +255,21 @@ func parseErrorBody(contentType string, body []byte) (code, message string) {
 }
 
 func htmlTitle(b []byte) string {
-	lower := bytes.ToLower(b)
+	// Lower-case ASCII only: bytes.ToLower turns invalid UTF-8 into
+	// U+FFFD, which changes the length, and the indexes would not fit b.
+	lower := make([]byte, len(b))
+	for k, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[k] = c
+	}
 	i := bytes.Index(lower, []byte("<title>"))
 	if i < 0 {
 		return ""
 	}
-	rest := b[i+len("<title>"):]
-	j := bytes.Index(bytes.ToLower(rest), []byte("</title>"))
+	rest, lrest := b[i+len("<title>"):], lower[i+len("<title>"):]
+	j := bytes.Index(lrest, []byte("</title>"))
 	if j < 0 {
 		return ""
 	}

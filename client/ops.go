@@ -263,6 +263,9 @@ func (c *Client) AssetCount(ctx context.Context, workspace string, projectID int
 		return 0, err
 	}
 	target := "workspace=" + workspace + " project=" + strconv.FormatInt(projectID, 10) + " count"
+	if projectID <= 0 {
+		return 0, &Error{Op: OpListAssets, Target: target, Message: "project ID must be positive"}
+	}
 	info, err := c.assetPage(ctx, workspace, projectID, 1, 1, target, func(*Asset) {})
 	return info.TotalCount, err
 }

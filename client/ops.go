@@ -231,7 +231,10 @@ func PageCount(info PageInfo, pageSize int) int64 {
 	var pages int64
 	switch {
 	case info.TotalCount > 0:
-		pages = (info.TotalCount + size - 1) / size
+		pages = info.TotalCount / size // not (n+size-1)/size: that overflows
+		if info.TotalCount%size != 0 {
+			pages++
+		}
 	case info.Items == 0:
 		pages = 1
 	default:

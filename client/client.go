@@ -392,10 +392,10 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 		e.Message = "decoding response"
 		e.Err = err
 		var de *DecodeError
-		if errors.As(err, &de) && de.Truncated {
-			e.Message = "truncated response body"
-		} else if len(body) == 0 {
+		if len(body) == 0 { // before Truncated: the decoders call an empty body truncated
 			e.Message = "empty response body"
+		} else if errors.As(err, &de) && de.Truncated {
+			e.Message = "truncated response body"
 		} else if body[0] == '<' {
 			e.Code, e.Message = parseErrorBody("text/html", body)
 			e.Err = nil

@@ -1,0 +1,26 @@
+// Command generate writes the dashboard built by package dashboards to
+// dashboards/mediaintel.json. It runs through "go generate ./dashboards".
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/mediaintel/mediaintel_exporter/dashboards"
+)
+
+func main() {
+	out := dashboards.FileName
+	if len(os.Args) > 1 {
+		out = os.Args[1]
+	}
+	b, err := dashboards.JSON()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

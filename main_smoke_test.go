@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+)
+
+var (
+	smokeOnce sync.Once
+	smokeBin  string
+	smokeErr  error
+)
+
+// smokeBinary builds the exporter once for the tests of this file.
+func smokeBinary(t *testing.T) string {
+	t.Helper()
+	smokeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mediaintel-smoke")
+		if err != nil {
+			smokeErr = err
+			return
+		}
+		smokeBin = filepath.Join(dir, "mediaintel_exporter")
+		out, err := exec.Command("go", "build", "-o", smokeBin, ".").CombinedOutput()
+		if err != nil {
+			smokeErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if smokeErr != nil {
+		t.Fatal(smokeErr)
+	}
+	return smokeBin
+}
+
+func smokeFreeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// smokeStart runs the binary and waits until it answers on addr.
+func smokeStart(t *testing.T, env []string, args ...string) (addr string, logs *bytes.Buffer) {
+	t.Helper()
+	addr = smokeFreeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, smokeBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
+	cmd.Env = env
+	logs = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
+			resp.Body.Close()
+			return addr, logs
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("exporter did not start:\n%s", logs)
+	return
+}
+
+func smokeGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestBinaryAgainstSimulator runs the built binary with --mi.api-url at the
+// simulator and credentials in the environment, and scrapes it over HTTP.
+func TestBinaryAgainstSimulator(t *testing.T) {
+	sim := mitest.NewServer(mitest.Generate(11, mitest.GenConfig{Workspaces: 2, ProjectsPerWorkspace: 2, AssetsPerProject: 1500}))
+	defer sim.Close()
+	env := []string{"NCLOUD_ACCESS_KEY_ID=" + mitest.DefaultAccessKey, "NCLOUD_SECRET_ACCESS_KEY=" + mitest.DefaultSecretKey}
+	addr, logs := smokeStart(t, env, "--mi.api-url="+sim.URL)
+	status, body := smokeGet(t, "http://"+addr+"/metrics")
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	for _, want := range []string{"\nncp_mediaintel_up 1\n", `ncp_mediaintel_project_scrape_success{project_id=`, `ncp_mediaintel_assets{format="mp4"`, "ncp_mediaintel_build_info{", "go_goroutines "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q\nlogs:\n%s", want, logs)
+		}
+	}
+	if failed := regexp.MustCompile(`(?m)^ncp_mediaintel_project_scrape_success\{.*\} 0$`).FindString(body); failed != "" {
+		t.Errorf("a project failed: %s\n%s", failed, logs)
+	}
+	if sim.Requests(mitest.OpListWorkspaces) != 1 {
+		t.Errorf("workspace list calls = %d, want 1", sim.Requests(mitest.OpListWorkspaces))
+	}
+	status, body = smokeGet(t, "http://"+addr+"/")
+	if status != 200 || !strings.Contains(body, "/metrics") || strings.Contains(body, "DEMO") {
+		t.Errorf("landing page: status %d, body:\n%s", status, body)
+	}
+}
+
+func TestBinaryDemoSaysSynthetic(t *testing.T) {
+	addr, logs := smokeStart(t, nil, "--demo")
+	status, body := smokeGet(t, "http://"+addr+"/")
+	if status != 200 || !strings.Contains(body, "synthetic") {
+		t.Errorf("landing page should say the data is synthetic: %d\n%s", status, body)
+	}
+	_, metrics := smokeGet(t, "http://"+addr+"/metrics")
+	want := fmt.Sprintf(`ncp_mediaintel_project_scrape_success{project_id="%d",workspace="%s"} 0`, mitest.DemoFailingProject, mitest.DemoFailingWorkspace)
+	if !strings.Contains(metrics, want) {
+		t.Errorf("demo metrics lack the failing project %q", want)
+	}
+	if !strings.Contains(logs.String(), "SYNTHETIC") {
+		t.Errorf("log does not say the data is synthetic:\n%s", logs)
+	}
+}
+
+func TestBinaryRefusesBadStart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"no credentials", nil, nil, "NCLOUD_ACCESS_KEY"},
+		{"no secret", []string{"NCLOUD_ACCESS_KEY=ak"}, nil, "NCLOUD_SECRET_KEY"},
+		{"one key file", nil, []string{"--ncp.access-key-file=/nonexistent"}, "must be given together"},
+		{"bad workspace", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.workspace=Bad_Name"}, "Bad_Name"},
+		{"bad regexp", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.project-include=("}, "invalid project filter"},
+		{"bad page size", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.page-size=5000"}, "page size"},
+		{"bad zone", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.timezone=Mars/Base"}, "timezone"},
+		{"bad url", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.api-url=ftp://x"}, "API URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(smokeBinary(t), append([]string{"--web.listen-address=" + smokeFreeAddr(t)}, tc.args...)...)
+			cmd.Env = tc.env
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("exporter started; want a non-zero exit\n%s", out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}

@@ -763,8 +763,18 @@ func (d *assetDecoder) key(lvl int) ([]byte, error) {
 	p := d.pos + 1
 	start := p
 	// Fast path: a plain key directly followed by ':' and the value.
-	for p < len(data) && strSafe[data[p]] {
-		p++
+	for {
+		if p+8 > len(data) {
+			for p < len(data) && strSafe[data[p]] {
+				p++
+			}
+			break
+		}
+		if m := special8(binary.LittleEndian.Uint64(data[p:])); m != 0 {
+			p += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		p += 8
 	}
 	if p+2 < len(data) && data[p] == '"' && data[p+1] == ':' && data[p+2] > ' ' {
 		raw := data[start:p]

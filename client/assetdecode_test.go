@@ -1,7 +1,9 @@
 package client
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
@@ -395,5 +397,38 @@ func TestDecodeAssetPageAllocs(t *testing.T) {
 	})
 	if allocs > 2 {
 		t.Errorf("%v allocations, want at most 2", allocs)
+	}
+}
+
+// TestSpecial8 checks the 8-byte scan against the byte table for every byte
+// value at every position, with safe and unsafe bytes around it.
+func TestSpecial8(t *testing.T) {
+	for _, fill := range []byte{'a', 0x80, 0xff, ' ', '"', 0x1f} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var b [8]byte
+				for i := range b {
+					b[i] = 'a'
+					if i > pos {
+						b[i] = fill
+					}
+				}
+				b[pos] = byte(c)
+				want := 8
+				for i, x := range b {
+					if !strSafe[x] {
+						want = i
+						break
+					}
+				}
+				got := 8
+				if m := special8(binary.LittleEndian.Uint64(b[:])); m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				if got != want {
+					t.Fatalf("%q: first special byte at %d, want %d", b, got, want)
+				}
+			}
+		}
 	}
 }

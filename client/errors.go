@@ -238,13 +238,13 @@ func parseErrorBody(contentType string, body []byte) (code, message string) {
 			return "", "unparsable JSON body: " + snippet(trimmed)
 		}
 		switch {
-		case env.Error != nil:
+		case env.Error != nil && (env.Error.ErrorCode != "" || env.Error.Message != "" || env.Error.Details != ""):
 			msg := env.Error.Message
 			if env.Error.Details != "" && env.Error.Details != msg {
 				msg += " (" + env.Error.Details + ")"
 			}
 			return string(env.Error.ErrorCode), cleanText(msg)
-		case env.ResponseError != nil:
+		case env.ResponseError != nil && (env.ResponseError.Code != "" || env.ResponseError.Message != ""):
 			return string(env.ResponseError.Code), cleanText(env.ResponseError.Message)
 		case env.Code != "" || env.Message != "":
 			return string(env.Code), cleanText(env.Message)

@@ -294,17 +294,12 @@ func (s *Scraper) countOnly(pr client.Project) bool {
 
 // project lists one project's assets, or only counts them.
 func (p *pass) project(ctx context.Context, pr *ProjectResult) {
-	start := time.Now()
-	defer func() {
-		pr.Duration = time.Since(start)
-		pr.At = time.Now()
-	}()
 	log := p.s.log.With("workspace", pr.Workspace, "project_id", pr.Project.ID)
 	if c := p.s.cache; c != nil {
 		if hit, ok := c.get(pr); ok {
+			// Served as listed at hit.At, taking no time now.
 			pr.Success, pr.Reported, pr.Stats, pr.FromCache = true, hit.Reported, hit.Stats, true
-			at := hit.At
-			defer func() { pr.At, pr.Duration = at, 0 }()
+			pr.At, pr.Duration = hit.At, 0
 			return
 		}
 		defer func() {
@@ -313,6 +308,11 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 			}
 		}()
 	}
+	start := time.Now()
+	defer func() {
+		pr.Duration = time.Since(start)
+		pr.At = time.Now()
+	}()
 	if pr.CountOnly {
 		err := p.call(ctx, func() error {
 			var err error

@@ -82,12 +82,8 @@ func (l *AdaptiveLimiter) Throttled() {
 	l.lim.SetLimitAt(now, max(l.floor, l.lim.Limit()/2))
 }
 
-// Rate is the current rate in requests a second. It includes the recovery
-// due since the last request, so it climbs back while none is sent.
-func (l *AdaptiveLimiter) Rate() float64 {
-	l.recover()
-	return float64(l.lim.Limit())
-}
+// Rate is the current rate in requests a second.
+func (l *AdaptiveLimiter) Rate() float64 { return float64(l.lim.Limit()) }
 
 // WaitSeconds is the total time requests have waited for the limiter.
 func (l *AdaptiveLimiter) WaitSeconds() float64 { return time.Duration(l.waitNanos.Load()).Seconds() }

@@ -267,8 +267,8 @@ type fmCase struct {
 	// self is a project the case checks itself (its fmSeries differ from
 	// the matrix inventory's).
 	self int64
-	logs    []string
-	reqs    []fmReqCount
+	logs []string
+	reqs []fmReqCount
 	// check runs extra assertions on the scrape.
 	check func(t *testing.T, e *env, m fmExposition, took time.Duration)
 }
@@ -543,11 +543,11 @@ func TestFaultMatrix(t *testing.T) {
 			// [a1 a2]. Exported: the de-duplicated count 5 (i3, i2, i1, a1,
 			// a2), never the sum of page lengths (8), and totalCount 8 as
 			// reported on the pass's first page.
-			name:    "list shifting while paged",
-			cfg:     Config{Concurrency: 1},
-			setup:   fmOnProject(11, mitest.Fault{Shift: 1}),
-			self:    11,
-			logs:    []string{"project_id=11", "changed again while it was paged", "counted=5", "reported=8"},
+			name:  "list shifting while paged",
+			cfg:   Config{Concurrency: 1},
+			setup: fmOnProject(11, mitest.Fault{Shift: 1}),
+			self:  11,
+			logs:  []string{"project_id=11", "changed again while it was paged", "counted=5", "reported=8"},
 			check: func(t *testing.T, e *env, m fmExposition, _ time.Duration) {
 				m.want(t, fmSeries(Namespace+"_project_scrape_success", fmLabels(fmWS1, 11)...), 1)
 				m.want(t, fmSeries(Namespace+"_project_assets_reported", fmLabels(fmWS1, 11)...), 8)

@@ -126,6 +126,10 @@ func ScrapeTimeout(header string, def, offset time.Duration) (time.Duration, err
 	if t-offset > 0 {
 		return t - offset, nil
 	}
+	if t/2 <= 0 {
+		// Below 2 ns: a deadline of zero would fail the scrape at once.
+		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q: too small", header)
+	}
 	return t / 2, nil
 }
 

@@ -202,8 +202,10 @@ func (e *Exporter) scrape(ctx context.Context, scope Scope) *Result {
 	case <-early:
 		err = context.DeadlineExceeded
 	case <-ctx.Done():
-		if err = context.Cause(ctx); errors.Is(err, context.DeadlineExceeded) {
-			// Our deadline is the pass's: it is ending now.
+		if err = context.Cause(ctx); errors.Is(err, context.DeadlineExceeded) && early == nil {
+			// Our deadline is the pass's (or later): it is ending now. A
+			// joiner with an earlier deadline does not wait for it, even
+			// when its context ends before its own timer fires.
 			<-f.done
 			return f.res
 		}

@@ -294,6 +294,12 @@ func (w *webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (w *webhook) notifications() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count
+}
+
 func (w *webhook) snapshot() []promAlert {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -418,7 +424,7 @@ func TestE2E(t *testing.T) {
 				return nil
 			}
 		}
-		return fmt.Errorf("webhook got %d notifications: %+v", hook.count, hook.snapshot())
+		return fmt.Errorf("webhook got %d notifications: %+v", hook.notifications(), hook.snapshot())
 	})
 
 	// 5. No healthy project alerts, in Prometheus or at the webhook.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/deploy/exportertest"
 )
 
 var (
@@ -110,6 +112,36 @@ func TestRulesConventions(t *testing.T) {
 	for name := range fires {
 		if _, ok := blocks[name]; !ok {
 			t.Errorf("alerts_test.yml tests %s, which alerts.yml does not define", name)
+		}
+	}
+}
+
+// TestRulesMetricsExist checks every exporter metric the rules name — in
+// expressions and in the descriptions that tell what to check — against a
+// real scrape of the exporter in --demo mode (/metrics and the process
+// metrics on /internal/metrics).
+func TestRulesMetricsExist(t *testing.T) {
+	dir := filepath.Join(deployDir(t), "prometheus")
+	// A name not preceded by ":" or a word character: recorded series
+	// (project:ncp_mediaintel_...:sum) are not the exporter's.
+	nameRE := regexp.MustCompile(`(^|[^:\w])(ncp_mediaintel_\w+)`)
+	used := map[string]bool{}
+	for _, f := range []string{"alerts.yml", "recording.yml"} {
+		for _, m := range nameRE.FindAllStringSubmatch(readFile(t, filepath.Join(dir, f)), -1) {
+			used[m[2]] = true
+		}
+	}
+	if len(used) < 8 {
+		t.Fatalf("only %d metric names found in the rules: %v", len(used), used)
+	}
+	exp := exportertest.Start(t, exportertest.Build(t))
+	exported := exportertest.MetricNames(exp.Get(t, "/metrics"))
+	for n := range exportertest.MetricNames(exp.Get(t, "/internal/metrics")) {
+		exported[n] = true
+	}
+	for _, n := range exportertest.Sorted(used) {
+		if !exported[n] {
+			t.Errorf("the rules name %s, which the exporter does not export", n)
 		}
 	}
 }

@@ -437,7 +437,13 @@ func (e *Exporter) discover(ctx context.Context, perProject bool, target string)
 		if a["workspace"] != b["workspace"] {
 			return a["workspace"] < b["workspace"]
 		}
-		return a["__param_project"] < b["__param_project"]
+		// Project IDs in numeric order ("9" before "10"): they are
+		// positive decimals without leading zeros.
+		pa, pb := a["__param_project"], b["__param_project"]
+		if len(pa) != len(pb) {
+			return len(pa) < len(pb)
+		}
+		return pa < pb
 	})
 	return groups, nil
 }

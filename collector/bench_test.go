@@ -373,6 +373,21 @@ func checkBenchScrape(tb testing.TB, res *Result, wantAssets int64) {
 	}
 }
 
+// timingObserver adds up the time of every API request (from sending it
+// to reading its whole body), to tell the time spent waiting on the API
+// from the time requests are not in flight.
+type timingObserver struct {
+	client.Observer
+	n     atomic.Int64
+	total atomic.Int64 // nanoseconds
+}
+
+func (o *timingObserver) ObserveRequest(op client.Operation, status int, d time.Duration) {
+	o.n.Add(1)
+	o.total.Add(int64(d))
+	o.Observer.ObserveRequest(op, status, d)
+}
+
 // BenchmarkScrapeBound: 20 projects of 20,000 synthetic assets (400 pages
 // of 1000) behind an API that answers every request after latency L, read
 // with Concurrency 16. The schedule bound is
@@ -398,7 +413,15 @@ func BenchmarkScrapeBound(b *testing.B) {
 	for _, lat := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond} {
 		b.Run("latency="+lat.String(), func(b *testing.B) {
 			inv := mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: projects, AssetsPerProject: perProject, Synthetic: true})
-			e := benchEnv(b, inv, concurrency)
+			obs := &timingObserver{}
+			e := newEnv(b, inv, envOpts{
+				cfg: Config{Concurrency: concurrency},
+				clientFn: func(c *client.Config) {
+					c.MaxConns = concurrency
+					obs.Observer = c.Observer
+					c.Observer = obs
+				},
+			})
 			if lat > 0 {
 				e.sim.SetFault(mitest.Scope{}, mitest.Fault{Latency: lat})
 			}
@@ -409,8 +432,12 @@ func BenchmarkScrapeBound(b *testing.B) {
 			var requests, inflight int64
 			var cpu float64
 			b.ResetTimer()
+			var reqTime time.Duration
+			var reqs int64
 			for i := 0; i < b.N; i++ {
 				e.sim.ResetCounters()
+				obs.n.Store(0)
+				obs.total.Store(0)
 				c0 := processCPUSeconds(b)
 				res := e.scraper.Scrape(context.Background(), Scope{})
 				cpu += processCPUSeconds(b) - c0
@@ -418,6 +445,8 @@ func BenchmarkScrapeBound(b *testing.B) {
 				b.StopTimer()
 				checkBenchScrape(b, res, projects*perProject)
 				requests += e.sim.TotalRequests()
+				reqTime += time.Duration(obs.total.Load())
+				reqs += obs.n.Load()
 				inflight = max(inflight, e.sim.MaxInFlight())
 				b.StartTimer()
 			}
@@ -427,6 +456,12 @@ func BenchmarkScrapeBound(b *testing.B) {
 			b.ReportMetric(cpu/N, "cpu_s")
 			b.ReportMetric(float64(requests)/N, "requests")
 			b.ReportMetric(float64(inflight), "max_in_flight")
+			// req_ms is the mean time of a request, sending to whole body
+			// read (latency, simulator encoding, transfer); slot_use is the
+			// share of concurrency × scrape time that requests were in
+			// flight: the rest is decoding under the bound, and idle slots.
+			b.ReportMetric(float64(reqTime)/float64(reqs)/1e6, "req_ms")
+			b.ReportMetric(float64(reqTime)/(concurrency*float64(took)), "slot_use")
 			if lat == 0 {
 				return
 			}

@@ -113,14 +113,15 @@ func TestAdaptiveLimiterWaitDeadline(t *testing.T) {
 	if err := l.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The next token is a second away: a 100 ms deadline fails at once.
-	dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	// The next token is a second away: a 500 ms deadline fails at once,
+	// without waiting for it.
+	dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	if err := l.Wait(dctx); err == nil {
 		t.Fatal("Wait succeeded past the deadline")
 	}
-	if d := time.Since(start); d > 50*time.Millisecond {
+	if d := time.Since(start); d > 250*time.Millisecond {
 		t.Errorf("Wait took %v to fail, want at once", d)
 	}
 }

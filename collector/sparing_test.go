@@ -316,40 +316,53 @@ func (e *env) flightWaiters(scope Scope) int {
 	return -1
 }
 
-// TestCoalescedJoinerLeaves: a scrape that joins a pass and then goes
-// away does not cancel the pass for the one still waiting.
+// TestCoalescedJoinerLeaves: a scrape that goes away while others wait
+// for the same pass (the one that started it, or one that joined it) does
+// not cancel the pass for the one still waiting.
 func TestCoalescedJoinerLeaves(t *testing.T) {
-	inv := mitest.Generate(4, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
-	e := newEnv(t, inv, envOpts{})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
+	for _, tc := range []struct {
+		name        string
+		starterGoes bool
+	}{{"joiner leaves", false}, {"starter leaves", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := mitest.Generate(4, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
+			e := newEnv(t, inv, envOpts{})
+			e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
 
-	var a scrapeResult
-	var wg sync.WaitGroup
-	wg.Go(func() { a = e.fetch(context.Background(), "/metrics", "10") })
-	eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) > 0 })
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errB := make(chan error, 1)
-	go func() { errB <- e.fetch(ctx, "/metrics", "10").err }()
-	eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.flightWaiters(Scope{}) == 2 })
-	cancel()
-	if err := <-errB; err == nil {
-		t.Error("the cancelled scrape got an answer")
-	}
-	eventually(t, 2*time.Second, "the exporter to see the client go", func() bool { return e.flightWaiters(Scope{}) == 1 })
-	wg.Wait()
+			ctxStart, cancelStart := context.WithCancel(context.Background())
+			ctxJoin, cancelJoin := context.WithCancel(context.Background())
+			defer cancelStart()
+			defer cancelJoin()
+			leave, stay := cancelJoin, make(chan scrapeResult, 1)
+			left := make(chan scrapeResult, 1)
+			startCh, joinCh := stay, left
+			if tc.starterGoes {
+				leave, startCh, joinCh = cancelStart, left, stay
+			}
+			go func() { startCh <- e.fetch(ctxStart, "/metrics", "10") }()
+			eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) > 0 })
+			go func() { joinCh <- e.fetch(ctxJoin, "/metrics", "10") }()
+			eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.flightWaiters(Scope{}) == 2 })
+			leave()
+			if r := <-left; r.err == nil {
+				t.Error("the cancelled scrape got an answer")
+			}
+			eventually(t, 2*time.Second, "the exporter to see the client go", func() bool { return e.flightWaiters(Scope{}) == 1 })
+			a := <-stay
 
-	if a.err != nil || a.status != 200 {
-		t.Fatalf("remaining scrape: %d %v", a.status, a.err)
-	}
-	fams := parseFamilies(t, a.body)
-	eachProject(inv, func(ws string, p *mitest.Project) {
-		if ok, _ := sampleValue(fams, "ncp_mediaintel_project_scrape_success", projSel(ws, p.ID)); ok != 1 {
-			t.Errorf("%s/%d: project_scrape_success %v, want 1: the pass was cancelled for the scrape still waiting", ws, p.ID, ok)
-		}
-	})
-	if got := e.sim.Requests(mitest.OpListAssets); got != 3 {
-		t.Errorf("asset-list calls %d, want 3 (one pass)", got)
+			if a.err != nil || a.status != 200 {
+				t.Fatalf("remaining scrape: %d %v", a.status, a.err)
+			}
+			fams := parseFamilies(t, a.body)
+			eachProject(inv, func(ws string, p *mitest.Project) {
+				if ok, _ := sampleValue(fams, "ncp_mediaintel_project_scrape_success", projSel(ws, p.ID)); ok != 1 {
+					t.Errorf("%s/%d: project_scrape_success %v, want 1: the pass was cancelled for the scrape still waiting", ws, p.ID, ok)
+				}
+			})
+			if got := e.sim.Requests(mitest.OpListAssets); got != 3 {
+				t.Errorf("asset-list calls %d, want 3 (one pass)", got)
+			}
+		})
 	}
 }
 

@@ -9,6 +9,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -361,9 +362,15 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 	bufp := c.getBuf()
 	defer c.bufs.Put(bufp)
 	body, rerr := readBody(resp, *bufp, c.maxBody)
-	*bufp = body[:0]
+	if cap(body) <= maxPooledBuf {
+		*bufp = body[:0] // keep the grown buffer, unless it is huge
+	}
 	resp.Body.Close()
-	c.obs.ObserveRequest(r.op, resp.StatusCode, time.Since(start))
+	observed := resp.StatusCode
+	if rerr != nil && !errors.Is(rerr, errBodyTooLarge) {
+		observed = 0 // the body did not arrive: a transport failure
+	}
+	c.obs.ObserveRequest(r.op, observed, time.Since(start))
 	e := &Error{Op: r.op, Target: r.target, StatusCode: resp.StatusCode}
 	if rerr != nil {
 		e.Err = rerr
@@ -396,7 +403,7 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 			e.Message = "empty response body"
 		} else if errors.As(err, &de) && de.Truncated {
 			e.Message = "truncated response body"
-		} else if body[0] == '<' {
+		} else if bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")) {
 			e.Code, e.Message = parseErrorBody("text/html", body)
 			e.Err = nil
 		}
@@ -414,6 +421,10 @@ func (c *Client) getBuf() *[]byte {
 }
 
 var errBodyTooLarge = errors.New("body too large")
+
+// maxPooledBuf is the largest response buffer kept for reuse: one odd,
+// huge answer should not pin its memory for the life of the process.
+const maxPooledBuf = 4 << 20
 
 // readBody reads resp.Body into buf, up to max bytes.
 func readBody(resp *http.Response, buf []byte, max int64) ([]byte, error) {

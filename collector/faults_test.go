@@ -632,7 +632,8 @@ func TestFaultMatrix(t *testing.T) {
 			name:  "connection reset mid-body, once",
 			setup: fmOnProject(11, mitest.Fault{ResetMidBody: true, Times: 1}),
 			logs:  []string{},
-			reqs:  []fmReqCount{{client.OpListAssets, "200", okPages + 1}},
+			// The cut-short body is a transport failure ("error"); the retry is a 200.
+			reqs: []fmReqCount{{client.OpListAssets, "200", okPages}, {client.OpListAssets, "error", 1}},
 			check: func(t *testing.T, e *env, m fmExposition, _ time.Duration) {
 				m.want(t, fmSeries(Namespace+"_api_retries_total", "operation", "list_assets"), 1)
 			},
@@ -643,7 +644,7 @@ func TestFaultMatrix(t *testing.T) {
 			failWS:  fmWS1,
 			failPID: 12,
 			logs:    []string{"project_id=12", "reading response body", "after 4 attempts"},
-			reqs:    []fmReqCount{{client.OpListAssets, "200", fmPages("", 12) + 4}},
+			reqs:    []fmReqCount{{client.OpListAssets, "200", fmPages("", 12)}, {client.OpListAssets, "error", 4}},
 		},
 		{
 			name:     "refused connection",

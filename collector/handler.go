@@ -181,7 +181,9 @@ func (e *Exporter) scrape(ctx context.Context, scope Scope) *Result {
 			defer cancel()
 			f.res = e.s.Scrape(pctx, scope)
 			e.mu.Lock()
-			delete(e.flights, scope)
+			if e.flights[scope] == f {
+				delete(e.flights, scope)
+			}
 			e.mu.Unlock()
 			close(f.done)
 		}()
@@ -213,7 +215,12 @@ func (e *Exporter) scrape(ctx context.Context, scope Scope) *Result {
 	e.mu.Lock()
 	f.waiters--
 	if f.waiters == 0 {
+		// Nobody wants this pass any more; a scrape arriving now starts
+		// afresh rather than joining a pass that is being cancelled.
 		f.cancel()
+		if e.flights[scope] == f {
+			delete(e.flights, scope)
+		}
 	}
 	e.mu.Unlock()
 	return &Result{Scope: scope, Err: err}

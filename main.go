@@ -68,7 +68,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		demo          = app.Flag("demo", "Serve synthetic demo data from a built-in API simulator; needs no NCP account.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultPort)
 	)
-	logCfg := &promslog.Config{}
+	logCfg := &promslog.Config{Writer: stderr}
 	promslogflag.AddFlags(app, logCfg)
 	app.Version(version.Print(name))
 	app.HelpFlag.Short('h')

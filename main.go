@@ -198,13 +198,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		mux.Handle("/", landing)
 	}
 
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newHTTPServer(mux)
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -217,6 +211,19 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// newHTTPServer bounds what a slow or idle client can hold: a client that
+// has not sent its headers in 10 s, or its request in 30 s, is
+// disconnected, and idle keep-alive connections are closed after 2 min.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // loadCredentials takes the key files when given, else the environment.

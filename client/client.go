@@ -61,6 +61,22 @@ type Limiter interface {
 	Throttled()
 }
 
+// Gate bounds the requests in flight among the calls that share it: each
+// request holds it from just before it is sent until its body has been
+// read. Decoding the body and waiting between attempts do not hold it.
+type Gate interface {
+	Acquire(ctx context.Context) error
+	Release()
+}
+
+type gateKey struct{}
+
+// WithGate returns a context under which every request the client sends
+// holds g while it is in flight.
+func WithGate(ctx context.Context, g Gate) context.Context {
+	return context.WithValue(ctx, gateKey{}, g)
+}
+
 // Config configures a Client. Zero values take the defaults above.
 type Config struct {
 	BaseURL     string
@@ -353,6 +369,20 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 
+	release := func() {}
+	if g, ok := ctx.Value(gateKey{}).(Gate); ok {
+		if err := g.Acquire(ctx); err != nil {
+			return &Error{Op: r.op, Target: r.target, Message: "waiting for a request slot", Err: err}
+		}
+		released := false
+		release = func() {
+			if !released {
+				released = true
+				g.Release()
+			}
+		}
+		defer release()
+	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -366,6 +396,7 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 		*bufp = body[:0] // keep the grown buffer, unless it is huge
 	}
 	resp.Body.Close()
+	release() // the connection is back in the pool: decoding needs no slot
 	observed := resp.StatusCode
 	if rerr != nil && !errors.Is(rerr, errBodyTooLarge) {
 		observed = 0 // the body did not arrive: a transport failure

@@ -393,7 +393,8 @@ func (e *Exporter) DiscoveryHandler() http.Handler {
 }
 
 func (e *Exporter) discover(ctx context.Context, perProject bool, target string) ([]sdGroup, error) {
-	p := &pass{s: e.s, sem: newSem(e.s.cfg.Concurrency)}
+	p := newPass(e.s)
+	ctx = client.WithGate(ctx, p)
 	names, err := p.discover(ctx, Scope{})
 	if err != nil {
 		return nil, err

@@ -133,20 +133,34 @@ type ProjectResult struct {
 	FromCache bool
 }
 
-// pass is the state of one Scrape call.
+// pass is the state of one Scrape call. Two bounds hold for it: inFlight,
+// the Concurrency requests on the wire at once (the client holds it from
+// sending a request to reading its body), and calls, twice as many API calls
+// under way, which bounds the page bodies held in memory while they are
+// decoded.
 type pass struct {
-	s   *Scraper
-	sem *semaphore.Weighted
+	s        *Scraper
+	inFlight *semaphore.Weighted
+	calls    *semaphore.Weighted
 }
 
-func newSem(n int) *semaphore.Weighted { return semaphore.NewWeighted(int64(n)) }
+func newPass(s *Scraper) *pass {
+	n := int64(s.cfg.Concurrency)
+	return &pass{s: s, inFlight: semaphore.NewWeighted(n), calls: semaphore.NewWeighted(2 * n)}
+}
 
-// call runs one API request under the pass's concurrency bound.
+// Acquire and Release make the pass a client.Gate.
+func (p *pass) Acquire(ctx context.Context) error { return p.inFlight.Acquire(ctx, 1) }
+
+// Release implements client.Gate.
+func (p *pass) Release() { p.inFlight.Release(1) }
+
+// call runs one API call of the pass.
 func (p *pass) call(ctx context.Context, f func() error) error {
-	if err := p.sem.Acquire(ctx, 1); err != nil {
+	if err := p.calls.Acquire(ctx, 1); err != nil {
 		return err
 	}
-	defer p.sem.Release(1)
+	defer p.calls.Release(1)
 	return f()
 }
 
@@ -158,7 +172,8 @@ func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 		res.Timeout = time.Until(dl).Round(time.Millisecond)
 	}
 	defer func() { res.Duration = time.Since(res.Start) }()
-	p := &pass{s: s, sem: newSem(s.cfg.Concurrency)}
+	p := newPass(s)
+	ctx = client.WithGate(ctx, p)
 
 	names, err := p.discover(ctx, scope)
 	if err != nil {

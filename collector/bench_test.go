@@ -410,7 +410,7 @@ func BenchmarkScrapeBound(b *testing.B) {
 	)
 	// latency=0 is no target: it is the floor the scrape's CPU work sets on
 	// this machine, to tell a scheduling gap from a CPU limit.
-	for _, lat := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond} {
+	for _, lat := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
 		b.Run("latency="+lat.String(), func(b *testing.B) {
 			inv := mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: projects, AssetsPerProject: perProject, Synthetic: true})
 			obs := &timingObserver{}

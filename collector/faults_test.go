@@ -154,7 +154,7 @@ func (m fmExposition) absent(t testing.TB, s string) {
 	}
 }
 
-// fmLabels are the label pairs of a project, for fmSeries().
+// fmLabels are the label pairs of a project, for fmSeries.
 func fmLabels(ws string, id int64, more ...string) []string {
 	return append([]string{"workspace", ws, "project_id", strconv.FormatInt(id, 10)}, more...)
 }
@@ -264,7 +264,7 @@ type fmCase struct {
 	failWS  string
 	failPID int64
 	down    bool
-	// self is a project the case checks itself (its fmSeries differ from
+	// self is a project the case checks itself (its series differ from
 	// the matrix inventory's).
 	self int64
 	logs []string

@@ -628,7 +628,6 @@ func TestFaultMatrix(t *testing.T) {
 			},
 		},
 		{
-			// The reset attempt had its 200 headers, so it counts as 200.
 			name:  "connection reset mid-body, once",
 			setup: fmOnProject(11, mitest.Fault{ResetMidBody: true, Times: 1}),
 			logs:  []string{},

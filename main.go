@@ -64,7 +64,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		cacheTTL      = app.Flag("scrape.cache-ttl", "Serve a project's asset figures from memory while younger than this (0: off).").Default("0s").Duration()
 		histograms    = app.Flag("scrape.histograms", "Export per-project asset size and duration histograms (--no-scrape.histograms to turn off).").Default("true").Bool()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		maxRequests   = app.Flag("web.max-requests", "Scrapes (/metrics and /probe) served at once; more get 503.").Default("16").Int()
+		maxRequests   = app.Flag("web.max-requests", "Requests to /metrics, /probe and /discovery served at once; more get 503.").Default("16").Int()
 		demo          = app.Flag("demo", "Serve synthetic demo data from a built-in API simulator; needs no NCP account.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultPort)
 	)

@@ -1,84 +1,23 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 )
 
-var (
-	smokeOnce sync.Once
-	smokeBin  string
-	smokeErr  error
-)
-
-// smokeBinary builds the exporter once for the tests of this file.
-func smokeBinary(t *testing.T) string {
+// smokeStart runs the binary (see startExporter in main_test.go) and
+// returns its address and output.
+func smokeStart(t *testing.T, env []string, args ...string) (addr string, logs *lockedBuffer) {
 	t.Helper()
-	smokeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mediaintel-smoke")
-		if err != nil {
-			smokeErr = err
-			return
-		}
-		smokeBin = filepath.Join(dir, "mediaintel_exporter")
-		out, err := exec.Command("go", "build", "-o", smokeBin, ".").CombinedOutput()
-		if err != nil {
-			smokeErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if smokeErr != nil {
-		t.Fatal(smokeErr)
-	}
-	return smokeBin
-}
-
-func smokeFreeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// smokeStart runs the binary and waits until it answers on addr.
-func smokeStart(t *testing.T, env []string, args ...string) (addr string, logs *bytes.Buffer) {
-	t.Helper()
-	addr = smokeFreeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, smokeBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
-	cmd.Env = env
-	logs = &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
-			resp.Body.Close()
-			return addr, logs
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("exporter did not start:\n%s", logs)
-	return
+	p := startExporter(t, env, nil, args...)
+	return p.addr, p.out
 }
 
 func smokeGet(t *testing.T, url string) (int, string) {
@@ -153,7 +92,7 @@ func TestBinaryRefusesBadStart(t *testing.T) {
 		{"bad url", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.api-url=ftp://x"}, "API URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(smokeBinary(t), append([]string{"--web.listen-address=" + smokeFreeAddr(t)}, tc.args...)...)
+			cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + freeAddr(t)}, tc.args...)...)
 			cmd.Env = tc.env
 			out, err := cmd.CombinedOutput()
 			if err == nil {

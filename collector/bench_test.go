@@ -274,7 +274,7 @@ func TestPageAggregateAllocsPerPage(t *testing.T) {
 		}
 		allocs[n] = testing.AllocsPerRun(100, run)
 	}
-	if allocs[1000] > allocs[10]+2 {
+	if allocs[1000] > allocs[10]+10 { // a few more under the race detector; per asset it would be ~1000 more
 		t.Errorf("allocations per page: %v with 10 assets, %v with 1000: they grow with the assets", allocs[10], allocs[1000])
 	}
 	t.Logf("allocs per page: %v with 10 assets, %v with 1000", allocs[10], allocs[1000])

@@ -30,8 +30,8 @@ type Options struct {
 	// TimeoutOffset is taken off the header's value, to leave time to
 	// encode and send the answer.
 	TimeoutOffset time.Duration
-	// MaxInFlight bounds concurrent scrapes (/metrics and /probe together);
-	// beyond it the exporter answers 503.
+	// MaxInFlight bounds concurrent requests to /metrics, /probe and
+	// /discovery together; beyond it the exporter answers 503.
 	MaxInFlight int
 	// Histograms turns the per-project size and duration histograms on.
 	Histograms bool
@@ -119,7 +119,7 @@ func ScrapeTimeout(header string, def, offset time.Duration) (time.Duration, err
 	}
 	secs, err := strconv.ParseFloat(header, 64)
 	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
-		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q: want a positive number of seconds", header)
+		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q: want a positive number of seconds", cleanParam(header))
 	}
 	secs = math.Min(secs, 24*3600)
 	t := time.Duration(secs * float64(time.Second))
@@ -128,23 +128,31 @@ func ScrapeTimeout(header string, def, offset time.Duration) (time.Duration, err
 	}
 	if t/2 <= 0 {
 		// Below 2 ns: a deadline of zero would fail the scrape at once.
-		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q: too small", header)
+		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q: too small", cleanParam(header))
 	}
 	return t / 2, nil
 }
 
-func (e *Exporter) acquire(w http.ResponseWriter) bool {
+// bounded runs serve within the bound on requests in flight (503 beyond
+// it) and with the deadline the request's scrape-timeout header sets.
+func (e *Exporter) bounded(w http.ResponseWriter, r *http.Request, serve func(ctx context.Context)) {
 	select {
 	case e.inflight <- struct{}{}:
-		return true
+		defer func() { <-e.inflight }()
 	default:
 		e.rejected.Add(1)
 		http.Error(w, "too many scrapes in flight; try again later", http.StatusServiceUnavailable)
-		return false
+		return
 	}
+	t, err := ScrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), e.opts.Timeout, e.opts.TimeoutOffset)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), t)
+	defer cancel()
+	serve(ctx)
 }
-
-func (e *Exporter) release() { <-e.inflight }
 
 // flight is one API pass shared by the scrapes that overlap it.
 type flight struct {
@@ -226,17 +234,6 @@ func (e *Exporter) scrape(ctx context.Context, scope Scope) *Result {
 	return &Result{Scope: scope, Err: err}
 }
 
-// context derives a scrape's context from the request and its header.
-func (e *Exporter) context(w http.ResponseWriter, r *http.Request) (context.Context, context.CancelFunc, bool) {
-	t, err := ScrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), e.opts.Timeout, e.opts.TimeoutOffset)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return nil, nil, false
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), t)
-	return ctx, cancel, true
-}
-
 func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, res *Result, projectOnly bool, g prometheus.Gatherer) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&ResultCollector{d: e.d, res: res, histograms: e.opts.Histograms, cache: e.s.cache != nil, projectOnly: projectOnly})
@@ -254,17 +251,9 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, res *Result, pr
 // together with the process-lifetime metrics.
 func (e *Exporter) MetricsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !e.acquire(w) {
-			return
-		}
-		defer e.release()
-		ctx, cancel, ok := e.context(w, r)
-		if !ok {
-			return
-		}
-		defer cancel()
-		res := e.scrape(ctx, Scope{})
-		e.serve(w, r, res, false, e.opts.Process)
+		e.bounded(w, r, func(ctx context.Context) {
+			e.serve(w, r, e.scrape(ctx, Scope{}), false, e.opts.Process)
+		})
 	})
 }
 
@@ -315,28 +304,21 @@ func (e *Exporter) ProbeHandler() http.Handler {
 			http.Error(w, fmt.Sprintf("bad target: workspace %q is not among the configured --mi.workspace", scope.Workspace), http.StatusBadRequest)
 			return
 		}
-		if !e.acquire(w) {
-			return
-		}
-		defer e.release()
-		ctx, cancel, ok := e.context(w, r)
-		if !ok {
-			return
-		}
-		defer cancel()
-		res := e.scrape(ctx, scope)
-		if len(res.Workspaces) == 1 {
-			wr := res.Workspaces[0]
-			if wr.NotFound {
-				http.Error(w, fmt.Sprintf("unknown target: workspace %q not found", scope.Workspace), http.StatusBadRequest)
-				return
+		e.bounded(w, r, func(ctx context.Context) {
+			res := e.scrape(ctx, scope)
+			if len(res.Workspaces) == 1 {
+				wr := res.Workspaces[0]
+				if wr.NotFound {
+					http.Error(w, fmt.Sprintf("unknown target: workspace %q not found", scope.Workspace), http.StatusBadRequest)
+					return
+				}
+				if wr.Success && scope.ProjectID != 0 && len(wr.Projects) == 0 {
+					http.Error(w, fmt.Sprintf("unknown target: project %d not found in workspace %q", scope.ProjectID, scope.Workspace), http.StatusBadRequest)
+					return
+				}
 			}
-			if wr.Success && scope.ProjectID != 0 && len(wr.Projects) == 0 {
-				http.Error(w, fmt.Sprintf("unknown target: project %d not found in workspace %q", scope.ProjectID, scope.Workspace), http.StatusBadRequest)
-				return
-			}
-		}
-		e.serve(w, r, res, scope.ProjectID != 0, nil)
+			e.serve(w, r, res, scope.ProjectID != 0, nil)
+		})
 	})
 }
 
@@ -376,19 +358,16 @@ func (e *Exporter) DiscoveryHandler() http.Handler {
 			http.Error(w, fmt.Sprintf("per=%q: want workspace or project", cleanParam(per)), http.StatusBadRequest)
 			return
 		}
-		ctx, cancel, ok := e.context(w, r)
-		if !ok {
-			return
-		}
-		defer cancel()
-		groups, err := e.discover(ctx, per == "project", r.Host)
-		if err != nil {
-			e.log.Error("discovery failed", "err", err)
-			http.Error(w, "discovery failed: "+err.Error(), http.StatusBadGateway)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(groups)
+		e.bounded(w, r, func(ctx context.Context) {
+			groups, err := e.discover(ctx, per == "project", r.Host)
+			if err != nil {
+				e.log.Error("discovery failed", "err", err)
+				http.Error(w, "discovery failed: "+err.Error(), http.StatusBadGateway)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(groups)
+		})
 	})
 }
 

@@ -272,6 +272,7 @@ func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject i
 	}
 	wr.Success = true
 	wr.ProjectCount = len(projects)
+	log.Debug("project list read", "projects", len(projects))
 
 	for _, pr := range projects {
 		if onlyProject != 0 && pr.ID != onlyProject {
@@ -358,6 +359,8 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 		return
 	}
 	pr.Success, pr.Stats, pr.Reported = true, stats, reported
+	log.Debug("project listed", "assets", stats.Unique, "reported", reported, "duplicates", stats.Duplicates,
+		"without_id", stats.WithoutID, "duration", time.Since(start))
 }
 
 // projectList is the shared state of one project's pages.

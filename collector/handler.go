@@ -111,7 +111,8 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 // X-Prometheus-Scrape-Timeout-Seconds header: the header minus offset, or
 // def when the header is absent. A header that is not a positive number of
 // seconds is an error. When the offset would leave nothing, half the
-// header's value is used.
+// header's value is used. The deadline is at most a day; a negative offset
+// counts as zero.
 func ScrapeTimeout(header string, def, offset time.Duration) (time.Duration, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
@@ -123,6 +124,7 @@ func ScrapeTimeout(header string, def, offset time.Duration) (time.Duration, err
 	}
 	secs = math.Min(secs, 24*3600)
 	t := time.Duration(secs * float64(time.Second))
+	offset = max(0, offset) // a negative offset would lengthen the deadline
 	if t-offset > 0 {
 		return t - offset, nil
 	}

@@ -57,11 +57,12 @@ type envOpts struct {
 	opts     Options
 	pageSize int
 	clientFn func(*client.Config)
+	sim      []mitest.Option
 }
 
 func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 	t.Helper()
-	e := &env{sim: mitest.NewServer(inv), process: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	e := &env{sim: mitest.NewServer(inv, o.sim...), process: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	t.Cleanup(e.sim.Close)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	seoul, err := time.LoadLocation("Asia/Seoul")

@@ -193,6 +193,12 @@ type Fault struct {
 	Seed uint64
 }
 
+// changesPage reports whether the fault changes the content of a normal
+// asset page (as opposed to delaying, cutting or replacing the answer).
+func (f *activeFault) changesPage() bool {
+	return f.Body == BodyWrongTypes || f.Shift != 0 || f.LyingTotalPage != 0 || f.WrongPageNo
+}
+
 // rewrites reports whether the fault replaces the normal answer.
 func (f *Fault) replacesBody() bool {
 	switch f.Body {

@@ -65,6 +65,7 @@ type config struct {
 	ln     net.Listener
 	logger *slog.Logger
 	gzip   bool
+	cache  int64
 }
 
 // WithCredentials adds an accepted access key and its secret key. When given
@@ -93,6 +94,14 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // request accepts gzip.
 func WithGzip(on bool) Option { return func(c *config) { c.gzip = on } }
 
+// WithPageCache keeps up to maxBytes of encoded asset pages in memory and
+// serves repeated requests for them without encoding again. It is for
+// benchmarks on a small machine, where the simulator's encoding would
+// otherwise compete with the client for CPU, as the real API's does not.
+// Pages are cached only when no fault changes their content; SetInventory
+// and Update empty the cache.
+func WithPageCache(maxBytes int64) Option { return func(c *config) { c.cache = maxBytes } }
+
 // Server is a running simulator of the Media Intelligence API.
 type Server struct {
 	// URL is the base URL, http://127.0.0.1:port, without a trailing slash.
@@ -117,6 +126,10 @@ type Server struct {
 	projMu      sync.Mutex
 	projCounts  map[projKey]int64
 
+	cacheMu    sync.Mutex
+	pages      map[pageKey][]byte
+	cacheBytes int64
+
 	closeMu   sync.Mutex
 	closed    bool
 	handlers  sync.WaitGroup
@@ -127,6 +140,12 @@ type Server struct {
 type projKey struct {
 	ws  string
 	pid int64
+}
+
+type pageKey struct {
+	proj projKey
+	num  int
+	size int
 }
 
 type wsIndex struct {
@@ -201,6 +220,13 @@ func (s *Server) SetInventory(inv *Inventory) {
 	s.reindex()
 }
 
+// dropPages empties the page cache; the caller holds invMu for writing.
+func (s *Server) dropPages() {
+	s.cacheMu.Lock()
+	s.pages, s.cacheBytes = nil, 0
+	s.cacheMu.Unlock()
+}
+
 // Update runs fn on the served inventory with no request being answered, so
 // fn may change it freely.
 func (s *Server) Update(fn func(inv *Inventory)) {
@@ -218,6 +244,7 @@ func (s *Server) View(fn func(inv *Inventory)) {
 }
 
 func (s *Server) reindex() {
+	s.dropPages()
 	s.index = make(map[string]*wsIndex, len(s.inv.Workspaces))
 	for _, ws := range s.inv.Workspaces {
 		if ws == nil || s.index[ws.Name] != nil {
@@ -623,7 +650,28 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 		if p == nil {
 			return 404, append(b, notFoundBody...)
 		}
-		return 200, appendAssetPage(b, p, pg, af, o)
+		if s.cfg.cache <= 0 || (af != nil && af.changesPage()) {
+			return 200, appendAssetPage(b, p, pg, af, o)
+		}
+		key := pageKey{projKey{ri.workspace, ri.projectID}, pg.num, pg.size}
+		s.cacheMu.Lock()
+		cached, ok := s.pages[key]
+		s.cacheMu.Unlock()
+		if ok {
+			return 200, append(b, cached...)
+		}
+		start := len(b)
+		b = appendAssetPage(b, p, pg, af, o)
+		s.cacheMu.Lock()
+		if n := int64(len(b) - start); s.cacheBytes+n <= s.cfg.cache {
+			if s.pages == nil {
+				s.pages = map[pageKey][]byte{}
+			}
+			s.pages[key] = append([]byte(nil), b[start:]...)
+			s.cacheBytes += n
+		}
+		s.cacheMu.Unlock()
+		return 200, b
 	}
 	return 404, append(b, notFoundBody...)
 }

@@ -1,6 +1,7 @@
 package mitest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -410,5 +411,51 @@ func TestCloseEndsServer(t *testing.T) {
 	s.Close() // idempotent
 	if _, err := http.Get(s.URL + "/api/v1/workspaces?pageNum=1"); err == nil {
 		t.Error("server still answers after Close")
+	}
+}
+
+func TestPageCache(t *testing.T) {
+	inv := func() *Inventory {
+		return &Inventory{Workspaces: []*Workspace{{Name: "ws-cache", Projects: []*Project{
+			{ID: 7, Synthetic: &SyntheticAssets{Count: 25, Seed: 4}},
+		}}}}
+	}
+	plain := NewServer(inv())
+	defer plain.Close()
+	cached := NewServer(inv(), WithPageCache(1<<20))
+	defer cached.Close()
+	const uri = "/api/v1/workspaces/ws-cache/projects/7/assets?pageNum=2&pageSize=10"
+	_, want := fetch(t, plain, uri)
+	for i := 0; i < 3; i++ {
+		if _, got := fetch(t, cached, uri); !bytes.Equal(got, want) {
+			t.Fatalf("answer %d from the cache differs:\n%s\nwant\n%s", i, got, want)
+		}
+	}
+	if n := len(cached.pages); n != 1 {
+		t.Errorf("%d pages cached, want 1", n)
+	}
+	// A fault that changes the page bypasses the cache.
+	cached.SetFault(Scope{Operation: OpListAssets}, Fault{WrongPageNo: true})
+	if _, got := fetch(t, cached, uri); bytes.Equal(got, want) || !bytes.Contains(got, []byte(`"pageNo":3`)) {
+		t.Errorf("WrongPageNo served from the cache: %s", got)
+	}
+	cached.ClearFaults()
+	// Latency alone does not change the page: still served, same bytes.
+	cached.SetFault(Scope{Operation: OpListAssets}, Fault{Latency: time.Millisecond})
+	if _, got := fetch(t, cached, uri); !bytes.Equal(got, want) {
+		t.Errorf("with latency: %s", got)
+	}
+	cached.ClearFaults()
+	// Changing the inventory empties the cache.
+	cached.Update(func(inv *Inventory) { inv.Workspaces[0].Projects[0].Synthetic.Count = 12 })
+	if _, got := fetch(t, cached, uri); bytes.Equal(got, want) {
+		t.Error("stale page served after Update")
+	}
+	// The budget is respected.
+	tiny := NewServer(inv(), WithPageCache(10))
+	defer tiny.Close()
+	fetch(t, tiny, uri)
+	if len(tiny.pages) != 0 || tiny.cacheBytes != 0 {
+		t.Errorf("a page over the budget was cached (%d bytes)", tiny.cacheBytes)
 	}
 }

@@ -387,7 +387,7 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.obs.ObserveRequest(r.op, 0, time.Since(start))
-		return &Error{Op: r.op, Target: r.target, Message: "request failed", Err: err, Retryable: ctx.Err() == nil}
+		return &Error{Op: r.op, Target: r.target, Message: "request failed", Err: err, Retryable: ctx.Err() == nil && !unknownHost(err)}
 	}
 	bufp := c.getBuf()
 	defer c.bufs.Put(bufp)
@@ -449,6 +449,13 @@ func (c *Client) getBuf() *[]byte {
 	}
 	b := make([]byte, 0, 64<<10)
 	return &b
+}
+
+// unknownHost reports a DNS answer that the name does not exist: asking
+// again within one scrape will not change it.
+func unknownHost(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
 }
 
 var errBodyTooLarge = errors.New("body too large")

@@ -77,6 +77,26 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 2
 	}
 	logger := promslog.New(logCfg)
+	for _, c := range []struct {
+		bad  bool
+		flag string
+		want string
+	}{
+		{*concurrency < 1, "--mi.concurrency", "at least 1"},
+		{*attempts < 1, "--mi.max-attempts", "at least 1"},
+		{*maxBody < 1024, "--mi.max-body-size", "at least 1024 bytes"},
+		{*rateLimit < 0, "--mi.rate-limit", "0 (off) or more"},
+		{*rateLimit > 0 && *rateBurst < 1, "--mi.rate-burst", "at least 1"},
+		{*timeout <= 0, "--scrape.timeout", "more than 0"},
+		{*timeoutOffset < 0, "--scrape.timeout-offset", "0 or more"},
+		{*cacheTTL < 0, "--scrape.cache-ttl", "0 (off) or more"},
+		{*maxRequests < 1, "--web.max-requests", "at least 1"},
+	} {
+		if c.bad {
+			logger.Error("invalid flag value", "flag", c.flag, "want", c.want)
+			return 2
+		}
+	}
 	logger.Info("starting "+name, "version", version.Info(), "build_context", version.BuildContext())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -90,6 +90,10 @@ func TestBinaryRefusesBadStart(t *testing.T) {
 		{"bad page size", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.page-size=5000"}, "page size"},
 		{"bad zone", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.timezone=Mars/Base"}, "timezone"},
 		{"bad url", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.api-url=ftp://x"}, "API URL"},
+		{"zero concurrency", nil, []string{"--demo", "--mi.concurrency=0"}, "--mi.concurrency"},
+		{"negative offset", nil, []string{"--demo", "--scrape.timeout-offset=-1s"}, "--scrape.timeout-offset"},
+		{"zero max requests", nil, []string{"--demo", "--web.max-requests=0"}, "--web.max-requests"},
+		{"negative rate", nil, []string{"--demo", "--mi.rate-limit=-1"}, "--mi.rate-limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + freeAddr(t)}, tc.args...)...)

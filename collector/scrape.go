@@ -51,11 +51,18 @@ type Scraper struct {
 
 // NewScraper returns a Scraper reading through api.
 func NewScraper(api *client.Client, cfg Config) (*Scraper, error) {
+	var unique []string
+	seen := map[string]bool{}
 	for _, w := range cfg.Workspaces {
 		if !client.ValidWorkspaceName(w) {
 			return nil, fmt.Errorf("workspace %q: want 3-63 characters of a-z, 0-9 and '-'", w)
 		}
+		if !seen[w] { // a workspace named twice is scraped once
+			seen[w] = true
+			unique = append(unique, w)
+		}
 	}
+	cfg.Workspaces = unique
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
 	}

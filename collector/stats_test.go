@@ -145,3 +145,16 @@ func TestHistogramBuckets(t *testing.T) {
 		t.Errorf("cumulative %v n=%d", c, h.n)
 	}
 }
+
+func TestConfiguredWorkspacesDeduplicated(t *testing.T) {
+	s, err := NewScraper(nil, Config{Workspaces: []string{"ws-a", "ws-b", "ws-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.cfg.Workspaces; len(got) != 2 || got[0] != "ws-a" || got[1] != "ws-b" {
+		t.Errorf("workspaces %v, want [ws-a ws-b]", got)
+	}
+	if _, err := NewScraper(nil, Config{Workspaces: []string{"Bad_Name"}}); err == nil {
+		t.Error("an invalid workspace name was accepted")
+	}
+}

@@ -1,9 +1,6 @@
 package collector
 
-import (
-	"math/bits"
-	"slices"
-)
+import "slices"
 
 // idSet is a compact set of asset IDs, in the manner of a roaring bitmap:
 // IDs are grouped by their high 48 bits, and each group holds its low 16
@@ -68,30 +65,3 @@ func (s *idSet) add(id int64) bool {
 
 // len is the number of IDs in the set.
 func (s *idSet) len() int { return s.n }
-
-// bytes estimates the memory the set holds.
-func (s *idSet) bytes() int {
-	total := 0
-	for _, g := range s.groups {
-		total += 48 + 2*cap(g.arr)
-		if g.bits != nil {
-			total += 8192
-		}
-	}
-	return total
-}
-
-// count recomputes the size from the groups (tests).
-func (s *idSet) count() int {
-	total := 0
-	for _, g := range s.groups {
-		if g.bits != nil {
-			for _, w := range g.bits {
-				total += bits.OnesCount64(w)
-			}
-		} else {
-			total += len(g.arr)
-		}
-	}
-	return total
-}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -205,4 +206,31 @@ func TestIDSetMemory(t *testing.T) {
 			runtime.KeepAlive(s)
 		})
 	}
+}
+
+// bytes estimates the memory the set holds.
+func (s *idSet) bytes() int {
+	total := 0
+	for _, g := range s.groups {
+		total += 48 + 2*cap(g.arr)
+		if g.bits != nil {
+			total += 8192
+		}
+	}
+	return total
+}
+
+// count recomputes the size from the groups.
+func (s *idSet) count() int {
+	total := 0
+	for _, g := range s.groups {
+		if g.bits != nil {
+			for _, w := range g.bits {
+				total += bits.OnesCount64(w)
+			}
+		} else {
+			total += len(g.arr)
+		}
+	}
+	return total
 }

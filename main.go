@@ -28,6 +28,8 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/handler"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 const name = "mediaintel_exporter"
@@ -136,7 +138,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 
 	process := prometheus.NewRegistry()
 	process.MustRegister(
-		versioncollector.NewCollector("ncp_mediaintel"),
+		versioncollector.NewCollector(collector.Namespace),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -166,7 +168,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		logger.Error("invalid API client configuration", "err", err)
 		return 1
 	}
-	scraper, err := collector.NewScraper(api, collector.Config{
+	scraper, err := scrape.NewScraper(api, scrape.Config{
 		Workspaces:     *workspaces,
 		ProjectInclude: filters[0],
 		ProjectExclude: filters[1],
@@ -180,22 +182,23 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		logger.Error("invalid configuration", "err", err)
 		return 1
 	}
-	exp := collector.NewExporter(scraper, collector.Options{
+	collector.RegisterCacheMetrics(process, scraper)
+	h := handler.New(scraper, handler.Options{
 		Timeout:       *timeout,
 		TimeoutOffset: *timeoutOffset,
 		MaxInFlight:   *maxRequests,
 		Histograms:    *histograms,
 		Process:       process,
+		Metrics:       collector.NewServingMetrics(process),
 		Logger:        logger,
 	})
-	process.MustRegister(exp.SelfCollectors()...)
 
 	mux := http.NewServeMux()
-	mux.Handle(*telemetryPath, exp.MetricsHandler())
-	mux.Handle("/probe", exp.ProbeHandler())
-	mux.Handle("/discovery", exp.DiscoveryHandler())
+	mux.Handle(*telemetryPath, h.Metrics())
+	mux.Handle("/probe", h.Probe())
+	mux.Handle("/discovery", h.Discovery())
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
-	mux.Handle("/internal/metrics", promhttp.HandlerFor(process, promhttp.HandlerOpts{}))
+	mux.Handle("/internal/metrics", promhttp.HandlerFor(process, handler.HandlerOpts(logger)))
 	if *telemetryPath != "/" {
 		desc := "Prometheus exporter for NAVER Cloud Platform Media Intelligence: asset counts, bytes and durations per project and format."
 		if *demo {

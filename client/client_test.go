@@ -789,8 +789,8 @@ func TestLimiterPerAttempt(t *testing.T) {
 	if _, err := c.ListProjects(context.Background(), "alpha"); err != nil {
 		t.Fatal(err)
 	}
-	if al.Throttles() != 1 || al.Rate() >= 1000 {
-		t.Errorf("adaptive limiter: %d throttles, rate %v", al.Throttles(), al.Rate())
+	if al.Reductions() != 1 || al.Rate() >= 1000 {
+		t.Errorf("adaptive limiter: %d reductions, rate %v", al.Reductions(), al.Rate())
 	}
 }
 

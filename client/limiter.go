@@ -23,8 +23,8 @@ type AdaptiveLimiter struct {
 	lastCut time.Time
 	now     func() time.Time
 
-	waitNanos atomic.Int64
-	throttles atomic.Int64
+	waitNanos  atomic.Int64
+	reductions atomic.Int64
 }
 
 // NewAdaptiveLimiter allows rps requests a second with bursts of burst.
@@ -71,7 +71,6 @@ func (l *AdaptiveLimiter) recover() {
 
 // Throttled implements Limiter.
 func (l *AdaptiveLimiter) Throttled() {
-	l.throttles.Add(1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -79,7 +78,10 @@ func (l *AdaptiveLimiter) Throttled() {
 		return
 	}
 	l.lastCut, l.lastAdj = now, now
-	l.lim.SetLimitAt(now, max(l.floor, l.lim.Limit()/2))
+	if cur, next := l.lim.Limit(), max(l.floor, l.lim.Limit()/2); next < cur {
+		l.lim.SetLimitAt(now, next)
+		l.reductions.Add(1)
+	}
 }
 
 // Rate is the current rate in requests a second.
@@ -88,5 +90,6 @@ func (l *AdaptiveLimiter) Rate() float64 { return float64(l.lim.Limit()) }
 // WaitSeconds is the total time requests have waited for the limiter.
 func (l *AdaptiveLimiter) WaitSeconds() float64 { return time.Duration(l.waitNanos.Load()).Seconds() }
 
-// Throttles is the number of 429 answers seen.
-func (l *AdaptiveLimiter) Throttles() int64 { return l.throttles.Load() }
+// Reductions is how many times a 429 lowered the rate (at most once a
+// second; the 429 answers themselves are counted by the caller's Observer).
+func (l *AdaptiveLimiter) Reductions() int64 { return l.reductions.Load() }

@@ -49,8 +49,8 @@ func TestAdaptiveLimiterThrottled(t *testing.T) {
 		clk.add(50 * time.Millisecond)
 		l.Throttled()
 	}
-	if !near(l.Rate(), 50) || l.Throttles() != 11 {
-		t.Fatalf("after a burst: rate %v (want 50), %d throttles (want 11)", l.Rate(), l.Throttles())
+	if !near(l.Rate(), 50) || l.Reductions() != 1 {
+		t.Fatalf("after a burst: rate %v (want 50), %d reductions (want 1)", l.Rate(), l.Reductions())
 	}
 	// A second later it halves again, down to the floor of rps/16.
 	want := 50.0
@@ -64,6 +64,11 @@ func TestAdaptiveLimiterThrottled(t *testing.T) {
 	}
 	if !near(l.Rate(), 6.25) {
 		t.Fatalf("rate %v, want the floor 6.25", l.Rate())
+	}
+	// 100 -> 50 -> 25 -> 12.5 -> 6.25: four reductions; at the floor a 429
+	// lowers nothing.
+	if l.Reductions() != 4 {
+		t.Errorf("%d reductions, want 4", l.Reductions())
 	}
 }
 
@@ -140,8 +145,8 @@ func TestAdaptiveLimiterWaitSeconds(t *testing.T) {
 	if w < 0.12 || w > elapsed+0.001 {
 		t.Errorf("WaitSeconds %v after 4 waits at 20/s (%v s elapsed), want about 0.15", w, elapsed)
 	}
-	if l.Throttles() != 0 {
-		t.Errorf("%d throttles", l.Throttles())
+	if l.Reductions() != 0 {
+		t.Errorf("%d reductions", l.Reductions())
 	}
 	// A burst below 1 is raised to 1, so Wait can ever succeed.
 	if err := NewAdaptiveLimiter(1000, 0).Wait(ctx); err != nil {
@@ -166,7 +171,7 @@ func TestAdaptiveLimiterConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if l.Throttles() != 40 || l.Rate() >= 10000 || l.Rate() < 10000.0/16 {
-		t.Errorf("%d throttles, rate %v", l.Throttles(), l.Rate())
+	if n := l.Reductions(); n < 1 || n > 40 || l.Rate() >= 10000 || l.Rate() < 10000.0/16 {
+		t.Errorf("%d reductions for 40 429s, rate %v", n, l.Rate())
 	}
 }

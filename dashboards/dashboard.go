@@ -241,11 +241,11 @@ func byFormat(b *dashboard.DashboardBuilder) {
 	b.WithRow(dashboard.NewRowBuilder("By format")).
 		WithPanel(barPanel("Assets by format", "Asset count per file format. \"other\" is a format Media Intelligence does not list; \"unknown\" an asset without format metadata.", units.Short,
 			qi(`sum by (format) (ncp_mediaintel_assets{`+projSel+`})`, "{{format}}"))).
-		WithPanel(barPanel("Stored bytes by format", "Total asset size per file format.", units.BytesIEC,
+		WithPanel(barPanel("Stored bytes by format", "Total asset size per file format; \"unknown\" holds the assets without a format, so the bars add up to every size the API reported.", units.BytesIEC,
 			qi(`sum by (format) (ncp_mediaintel_assets_size_bytes{`+projSel+`})`, "{{format}}"))).
 		WithPanel(barPanel("Hours by format", "Total playing time per file format, in hours (images have none).", units.Hours,
 			qi(`sum by (format) (ncp_mediaintel_assets_duration_seconds{`+projSel+`}) / 3600`, "{{format}}"))).
-		WithPanel(tsPanel("Stored bytes by format over time", "Total asset size per format, stacked.", units.BytesIEC).
+		WithPanel(tsPanel("Stored bytes by format over time", "Total asset size per format, stacked: the stack is the project's whole stored size.", units.BytesIEC).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			WithTarget(q(`sum by (format) (ncp_mediaintel_assets_size_bytes{`+projSel+`})`, "{{format}}")).Span(24))
 }
@@ -350,13 +350,13 @@ func assetHealth(b *dashboard.DashboardBuilder) {
 			Datasource(datasource()).Unit(units.Short).Height(8).Span(8).
 			ReduceOptions(lastReduce()).PieType(piechart.PieChartTypeDonut).
 			WithTarget(qi(`sum by (resolution) (ncp_mediaintel_assets_by_resolution{`+projSel+`})`, "{{resolution}}"))).
-		WithPanel(heatmapPanel("Asset size distribution", "How many assets fall in each size bucket, over time (from the ncp_mediaintel_asset_size_bytes histogram of the current inventory).", units.BytesIEC,
-			`sum by (le) (ncp_mediaintel_asset_size_bytes_bucket{`+projSel+`})`)).
-		WithPanel(heatmapPanel("Asset duration distribution", "How many video assets fall in each duration bucket, over time (from the ncp_mediaintel_asset_duration_seconds histogram).", units.Seconds,
-			`sum by (le) (ncp_mediaintel_asset_duration_seconds_bucket{`+projSel+`})`)).
+		WithPanel(heatmapPanel("Asset size distribution", "How many assets fall in each size bucket, over time (from the ncp_mediaintel_asset_size_distribution_bytes histogram of the current inventory).", units.BytesIEC,
+			`sum by (le) (ncp_mediaintel_asset_size_distribution_bytes_bucket{`+projSel+`})`)).
+		WithPanel(heatmapPanel("Video duration distribution", "How many videos fall in each duration bucket, over time (from the ncp_mediaintel_video_duration_distribution_seconds histogram).", units.Seconds,
+			`sum by (le) (ncp_mediaintel_video_duration_distribution_seconds_bucket{`+projSel+`})`)).
 		WithPanel(tsPanel("Asset size p50 / p95", "Median and 95th percentile asset size, estimated from the histogram buckets.", units.BytesIEC).
-			WithTarget(q(quantile("0.5", "ncp_mediaintel_asset_size_bytes"), "p50")).
-			WithTarget(q(quantile("0.95", "ncp_mediaintel_asset_size_bytes"), "p95")).Span(8))
+			WithTarget(q(quantile("0.5", "ncp_mediaintel_asset_size_distribution_bytes"), "p50")).
+			WithTarget(q(quantile("0.95", "ncp_mediaintel_asset_size_distribution_bytes"), "p95")).Span(8))
 }
 
 func exporterHealth(b *dashboard.DashboardBuilder) {

@@ -1,4 +1,4 @@
-package collector
+package handler
 
 import (
 	"net/http"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 // FuzzScrapeTimeout: the header value comes from the network. ScrapeTimeout
@@ -67,7 +68,7 @@ func FuzzParseTarget(f *testing.F) {
 			if msg := err.Error(); len(msg) > 512 || !utf8.ValidString(msg) {
 				t.Errorf("error message unfit for an HTTP answer (%d bytes): %q", len(msg), msg)
 			}
-			if s != (Scope{}) {
+			if s != (scrape.Scope{}) {
 				t.Errorf("error %v with a scope %+v", err, s)
 			}
 			return
@@ -118,7 +119,7 @@ func FuzzDiscoveryParams(f *testing.F) {
 		if d, err := ScrapeTimeout(header, time.Second, 0); err == nil && d > 200*time.Millisecond {
 			header = "0.2"
 		}
-		for _, h := range []http.Handler{e.exp.DiscoveryHandler(), e.exp.ProbeHandler()} {
+		for _, h := range []http.Handler{e.h.Discovery(), e.h.Probe()} {
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			req.URL.RawQuery = rawQuery
 			if header != "" {

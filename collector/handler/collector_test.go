@@ -1,10 +1,11 @@
-package collector
+package handler
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -28,9 +31,10 @@ var update = flag.Bool("update", false, "rewrite golden files")
 type env struct {
 	sim     *mitest.Server
 	api     *client.Client
-	scraper *Scraper
-	exp     *Exporter
+	scraper *scrape.Scraper
+	h       *Handler
 	process *prometheus.Registry
+	serving *collector.ServingMetrics
 	logs    *syncBuffer
 	srv     *httptest.Server
 }
@@ -53,7 +57,7 @@ func (s *syncBuffer) String() string {
 }
 
 type envOpts struct {
-	cfg      Config
+	cfg      scrape.Config
 	opts     Options
 	pageSize int
 	clientFn func(*client.Config)
@@ -65,47 +69,33 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 	e := &env{sim: mitest.NewServer(inv, o.sim...), process: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	t.Cleanup(e.sim.Close)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	seoul, err := time.LoadLocation("Asia/Seoul")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ccfg := client.Config{
-		BaseURL:     e.sim.URL,
-		Credentials: client.Static(client.NewCredentials(mitest.DefaultAccessKey, mitest.DefaultSecretKey)),
-		PageSize:    o.pageSize,
-		MaxAttempts: 4,
-		BackoffBase: time.Millisecond,
-		BackoffMax:  5 * time.Millisecond,
-		Location:    seoul,
-		Observer:    NewAPIMetrics(e.process),
-		MaxConns:    8,
-	}
+	ccfg := e.sim.ClientConfig()
+	ccfg.PageSize = o.pageSize
+	ccfg.Observer = collector.NewAPIMetrics(e.process)
 	if o.clientFn != nil {
 		o.clientFn(&ccfg)
 	}
-	e.api, err = client.New(ccfg)
-	if err != nil {
+	var err error
+	if e.api, err = client.New(ccfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.api.CloseIdleConnections)
 	cfg := o.cfg
 	cfg.Logger = logger
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 8
-	}
-	e.scraper, err = NewScraper(e.api, cfg)
-	if err != nil {
+	if e.scraper, err = scrape.NewScraper(e.api, cfg); err != nil {
 		t.Fatal(err)
 	}
+	e.serving = collector.NewServingMetrics(e.process)
+	collector.RegisterCacheMetrics(e.process, e.scraper)
 	opts := o.opts
 	opts.Process = e.process
+	opts.Metrics = e.serving
 	opts.Logger = logger
-	e.exp = NewExporter(e.scraper, opts)
-	e.process.MustRegister(e.exp.SelfCollectors()...)
+	e.h = New(e.scraper, opts)
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", e.exp.MetricsHandler())
-	mux.Handle("/probe", e.exp.ProbeHandler())
-	mux.Handle("/discovery", e.exp.DiscoveryHandler())
+	mux.Handle("/metrics", e.h.Metrics())
+	mux.Handle("/probe", e.h.Probe())
+	mux.Handle("/discovery", e.h.Discovery())
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -144,6 +134,7 @@ func asset(id int64, format, res string, durMs, size int64, created string) mite
 func goldenInventory() *mitest.Inventory {
 	noMeta := mitest.Asset{ID: mitest.Ptr(int64(105)), CreatedTime: mitest.Ptr("2025-01-01T00:00:00")}
 	emptyFormat := asset(106, "", "1280x720", 1000, 10, "")
+	noFormat := mitest.Asset{ID: mitest.Ptr(int64(110)), Meta: &mitest.Meta{Resolution: mitest.Ptr("640x480"), Size: mitest.Ptr(int64(4000)), DurationMs: mitest.Ptr(int64(2500))}}
 	negative := asset(107, "mov", "1920x1080", -5, -1, "")
 	return &mitest.Inventory{Workspaces: []*mitest.Workspace{
 		{Name: "ws-alpha", MonthlyAnalysisCount: 42, Projects: []*mitest.Project{
@@ -155,7 +146,9 @@ func goldenInventory() *mitest.Inventory {
 				asset(103, "png", "640x360", -1, 300, "2025-04-22T10:00:00"),
 				asset(104, "avi", "320x240", 1000, 5000, ""),
 				noMeta,
+				// Unknown format: counted under unknown with size and duration.
 				emptyFormat,
+				noFormat,
 				negative,
 				// The same asset listed twice is counted once.
 				asset(101, "mp4", "1920x1080", 60000, 1000, "2025-04-23T16:49:24"),
@@ -219,26 +212,54 @@ func compareGolden(t *testing.T, name, got string) {
 	}
 }
 
+// lineDiff is a line diff of want and got (longest common subsequence):
+// "-" lines only in want, "+" lines only in got, each with its line number,
+// so that a reordered or a duplicated line shows as well as a changed one.
 func lineDiff(want, got string) string {
-	w, g := map[string]bool{}, map[string]bool{}
-	for _, l := range strings.Split(want, "\n") {
-		w[l] = true
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	// lcs[i][j] is the length of the longest common subsequence of w[i:] and g[j:].
+	lcs := make([][]int, len(w)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(g)+1)
 	}
-	for _, l := range strings.Split(got, "\n") {
-		g[l] = true
-	}
-	var b strings.Builder
-	for _, l := range strings.Split(want, "\n") {
-		if !g[l] {
-			b.WriteString("- " + l + "\n")
+	for i := len(w) - 1; i >= 0; i-- {
+		for j := len(g) - 1; j >= 0; j-- {
+			if w[i] == g[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
 		}
 	}
-	for _, l := range strings.Split(got, "\n") {
-		if !w[l] {
-			b.WriteString("+ " + l + "\n")
+	var b strings.Builder
+	i, j := 0, 0
+	for i < len(w) || j < len(g) {
+		switch {
+		case i < len(w) && j < len(g) && w[i] == g[j]:
+			i, j = i+1, j+1
+		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintf(&b, "+%4d %s\n", j+1, g[j])
+			j++
+		default:
+			fmt.Fprintf(&b, "-%4d %s\n", i+1, w[i])
+			i++
 		}
 	}
 	return b.String()
+}
+
+func TestLineDiff(t *testing.T) {
+	for _, tc := range []struct{ name, want, got, diff string }{
+		{"same", "a\nb\n", "a\nb\n", ""},
+		{"changed", "a\nb\nc", "a\nB\nc", "+   2 B\n-   2 b\n"},
+		{"reordered", "a\nb\nc", "b\na\nc", "+   1 b\n-   2 b\n"},
+		{"duplicated", "a\nb", "a\nb\nb", "+   3 b\n"},
+		{"dropped", "a\nb\nb", "a\nb", "-   3 b\n"},
+	} {
+		if d := lineDiff(tc.want, tc.got); d != tc.diff {
+			t.Errorf("%s: lineDiff =\n%s\nwant\n%s", tc.name, d, tc.diff)
+		}
+	}
 }
 
 func TestMetricsGolden(t *testing.T) {
@@ -262,10 +283,27 @@ func TestMetricsGolden(t *testing.T) {
 		t.Errorf("scrape took %v; the hanging project should have held it to the 1.5 s deadline", took)
 	}
 	compareGolden(t, "metrics.golden.prom", stable(body))
-	for _, want := range []string{"ncp_mediaintel_scrape_duration_seconds ", "ncp_mediaintel_scrape_timeout_seconds 1.5", `ncp_mediaintel_project_scrape_duration_seconds{project_id="11",workspace="ws-alpha"}`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("exposition lacks %q", want)
+	// The per-format sums add up to every valid size and duration listed:
+	// 1000+2000+300+5000+10+4000+(11 GiB)+(20 MiB) bytes (107's -1 is
+	// invalid) and 60+120.5+1+1+2.5+25200 s (107's -5 ms is invalid).
+	fams := parseFamilies(t, body)
+	sum := func(name string) (total float64) {
+		for _, m := range fams[name].GetMetric() {
+			if l := labelsOf(m); l["workspace"] == "ws-alpha" && l["project_id"] == "11" {
+				total += metricValue(m)
+			}
 		}
+		return total
+	}
+	bytes, secs := sum("ncp_mediaintel_assets_size_bytes"), sum("ncp_mediaintel_assets_duration_seconds")
+	if want := float64(1000 + 2000 + 300 + 5000 + 10 + 4000 + 11<<30 + 20<<20); bytes != want {
+		t.Errorf("assets_size_bytes of project 11 sum to %v, want %v", bytes, want)
+	}
+	if want := 60 + 120.5 + 1 + 1 + 2.5 + 25200; secs != want {
+		t.Errorf("assets_duration_seconds of project 11 sum to %v, want %v", secs, want)
+	}
+	if hs := fams["ncp_mediaintel_asset_size_distribution_bytes"].GetMetric(); len(hs) == 0 || hs[0].GetHistogram().GetSampleSum() != bytes {
+		t.Errorf("size distribution of project 11 does not sum to the per-format total %v", bytes)
 	}
 	logs := e.logs.String()
 	for _, want := range []string{"project_id=13", "HTTP 503", "project_id=14", "deadline", "workspace=ws-locked", "Permission Denied"} {
@@ -277,9 +315,9 @@ func TestMetricsGolden(t *testing.T) {
 
 func TestMetricsLint(t *testing.T) {
 	e := newEnv(t, goldenInventory(), envOpts{opts: Options{Histograms: true}})
-	res := e.scraper.Scrape(context.Background(), Scope{})
+	res := e.scraper.Scrape(context.Background(), scrape.Scope{})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&ResultCollector{d: newDescs(false), res: res, histograms: true})
+	reg.MustRegister(collector.NewResultCollector(res, collector.ResultOptions{Histograms: true}))
 	problems, err := testutil.GatherAndLint(prometheus.Gatherers{reg, e.process})
 	if err != nil {
 		t.Fatal(err)
@@ -316,79 +354,5 @@ func TestUpZeroWhenDiscoveryFails(t *testing.T) {
 				t.Errorf("log lacks %q: %s", tc.log, e.logs.String())
 			}
 		})
-	}
-}
-
-// TestCallBudget asserts the API calls one scrape costs.
-func TestCallBudget(t *testing.T) {
-	inv := mitest.Generate(7, mitest.GenConfig{Workspaces: 3, ProjectsPerWorkspace: 4, AssetsPerProject: 2500})
-	e := newEnv(t, inv, envOpts{})
-	res := e.scraper.Scrape(context.Background(), Scope{})
-	if !res.Up {
-		t.Fatalf("scrape failed: %v", res.Err)
-	}
-	if got := e.sim.Requests(mitest.OpListWorkspaces); got != 1 {
-		t.Errorf("workspace list calls = %d, want 1", got)
-	}
-	if got := e.sim.Requests(mitest.OpListProjects); got != 3 {
-		t.Errorf("project list calls = %d, want 3 (one per workspace)", got)
-	}
-	if got := e.sim.Requests(mitest.OpGetWorkspace); got != 3 {
-		t.Errorf("workspace details calls = %d, want 3", got)
-	}
-	for _, w := range inv.Workspaces {
-		for _, p := range w.Projects {
-			want := int64(max(1, (p.AssetCount()+999)/1000))
-			if got := e.sim.RequestsFor(w.Name, p.ID); got != want {
-				t.Errorf("%s/%d: %d asset-list calls, want %d (%d assets)", w.Name, p.ID, got, want, p.AssetCount())
-			}
-		}
-	}
-	for _, w := range res.Workspaces {
-		for _, p := range w.Projects {
-			if !p.Success || p.Stats.Unique != p.Reported {
-				t.Errorf("%s/%d: success=%v counted %d, reported %d", w.Name, p.Project.ID, p.Success, p.Stats.Unique, p.Reported)
-			}
-		}
-	}
-}
-
-// TestShiftingList: the list moves while it is paged; duplicates are
-// dropped and the project is paged again for an exact count.
-func TestShiftingList(t *testing.T) {
-	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-shift", Projects: []*mitest.Project{
-		{ID: 21, Name: "moving", Synthetic: &mitest.SyntheticAssets{Count: 2500, Seed: 3}},
-	}}}}
-	e := newEnv(t, inv, envOpts{cfg: Config{Concurrency: 1}})
-	// The second request sees 5 new assets at the front: page 2 repeats
-	// five assets of page 1, and totalCount moves to 2505.
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 21}, mitest.Fault{Shift: 5, Times: 2})
-	res := e.scraper.Scrape(context.Background(), Scope{})
-	p := res.Workspaces[0].Projects[0]
-	if !p.Success {
-		t.Fatalf("project failed: %v", p.Err)
-	}
-	if p.Stats.Unique != 2500 || p.Reported != 2500 {
-		t.Errorf("counted %d, reported %d; want 2500 after paging again", p.Stats.Unique, p.Reported)
-	}
-	if got := e.sim.RequestsFor("ws-shift", 21); got != 6 {
-		t.Errorf("asset-list calls = %d, want 6 (3 pages, twice)", got)
-	}
-	if !strings.Contains(e.logs.String(), "changed while it was paged") {
-		t.Errorf("no log line about the shifting list: %s", e.logs.String())
-	}
-}
-
-func TestDuplicatesAcrossPagesCountedOnce(t *testing.T) {
-	var assets []mitest.Asset
-	for i := range 30 {
-		assets = append(assets, asset(int64(1+i%20), "mp4", "1920x1080", 1000, 10, ""))
-	}
-	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-dup", Projects: []*mitest.Project{{ID: 5, Name: "dups", Assets: assets}}}}}
-	e := newEnv(t, inv, envOpts{pageSize: 7})
-	res := e.scraper.Scrape(context.Background(), Scope{})
-	s := res.Workspaces[0].Projects[0].Stats
-	if s.Count[0] != 20 || s.Duplicates != 10 || s.Bytes[0] != 200 {
-		t.Errorf("mp4 count %d, duplicates %d, bytes %d; want 20, 10, 200", s.Count[0], s.Duplicates, s.Bytes[0])
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package handler
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 // The fault matrix runs one scrape of /metrics per fault against a small
@@ -163,11 +165,11 @@ func fmLabels(ws string, id int64, more ...string) []string {
 // n mp4 assets of fmSize bytes and fmDurMs each.
 func fmWantIntact(t testing.TB, m fmExposition, ws string, id int64, n int) {
 	t.Helper()
-	m.want(t, fmSeries(Namespace+"_project_scrape_success", fmLabels(ws, id)...), 1)
-	m.want(t, fmSeries(Namespace+"_project_assets_reported", fmLabels(ws, id)...), float64(n))
-	m.want(t, fmSeries(Namespace+"_assets", fmLabels(ws, id, "format", "mp4")...), float64(n))
-	m.want(t, fmSeries(Namespace+"_assets_size_bytes", fmLabels(ws, id, "format", "mp4")...), float64(n*fmSize))
-	m.want(t, fmSeries(Namespace+"_assets_duration_seconds", fmLabels(ws, id, "format", "mp4")...), float64(n*fmDurMs)/1000)
+	m.want(t, fmSeries(collector.Namespace+"_project_scrape_success", fmLabels(ws, id)...), 1)
+	m.want(t, fmSeries(collector.Namespace+"_project_assets_reported", fmLabels(ws, id)...), float64(n))
+	m.want(t, fmSeries(collector.Namespace+"_assets", fmLabels(ws, id, "format", "mp4")...), float64(n))
+	m.want(t, fmSeries(collector.Namespace+"_assets_size_bytes", fmLabels(ws, id, "format", "mp4")...), float64(n*fmSize))
+	m.want(t, fmSeries(collector.Namespace+"_assets_duration_seconds", fmLabels(ws, id, "format", "mp4")...), float64(n*fmDurMs)/1000)
 }
 
 // fmFailedSeries are the only series a failed project keeps.
@@ -177,7 +179,7 @@ var fmFailedSeries = []string{"_project_info{", "_project_scrape_success{", "_pr
 // series.
 func fmWantProjectFailed(t testing.TB, m fmExposition, ws string, id int64) {
 	t.Helper()
-	m.want(t, fmSeries(Namespace+"_project_scrape_success", fmLabels(ws, id)...), 0)
+	m.want(t, fmSeries(collector.Namespace+"_project_scrape_success", fmLabels(ws, id)...), 0)
 	pl := fmt.Sprintf("project_id=%q", strconv.FormatInt(id, 10))
 	wl := fmt.Sprintf("workspace=%q", ws)
 next:
@@ -186,7 +188,7 @@ next:
 			continue
 		}
 		for _, ok := range fmFailedSeries {
-			if strings.HasPrefix(s, Namespace+ok) {
+			if strings.HasPrefix(s, collector.Namespace+ok) {
 				continue next
 			}
 		}
@@ -198,8 +200,8 @@ next:
 // project series.
 func fmWantWorkspaceFailed(t testing.TB, m fmExposition, ws string) {
 	t.Helper()
-	m.want(t, fmSeries(Namespace+"_workspace_scrape_success", "workspace", ws), 0)
-	m.absent(t, fmSeries(Namespace+"_workspace_projects", "workspace", ws))
+	m.want(t, fmSeries(collector.Namespace+"_workspace_scrape_success", "workspace", ws), 0)
+	m.absent(t, fmSeries(collector.Namespace+"_workspace_projects", "workspace", ws))
 	wl := fmt.Sprintf("workspace=%q", ws)
 	for s := range m {
 		if strings.Contains(s, wl) && strings.Contains(s, "project_id=") {
@@ -215,22 +217,22 @@ func fmWantWorkspaceFailed(t testing.TB, m fmExposition, ws string) {
 func fmWantScrape(t testing.TB, m fmExposition, failWS string, failPID int64, down bool, self int64) {
 	t.Helper()
 	if down {
-		m.want(t, Namespace+"_up", 0)
+		m.want(t, collector.Namespace+"_up", 0)
 		for s := range m {
-			if strings.HasPrefix(s, Namespace+"_workspace_") || strings.HasPrefix(s, Namespace+"_project_") {
+			if strings.HasPrefix(s, collector.Namespace+"_workspace_") || strings.HasPrefix(s, collector.Namespace+"_project_") {
 				t.Errorf("discovery failed, yet fmSeries %s is exported", s)
 			}
 		}
 		return
 	}
-	m.want(t, Namespace+"_up", 1)
+	m.want(t, collector.Namespace+"_up", 1)
 	for _, ws := range []string{fmWS1, fmWS2} {
 		if ws == failWS && failPID == 0 {
 			fmWantWorkspaceFailed(t, m, ws)
 			continue
 		}
-		m.want(t, fmSeries(Namespace+"_workspace_scrape_success", "workspace", ws), 1)
-		m.want(t, fmSeries(Namespace+"_workspace_projects", "workspace", ws), map[string]float64{fmWS1: 3, fmWS2: 2}[ws])
+		m.want(t, fmSeries(collector.Namespace+"_workspace_scrape_success", "workspace", ws), 1)
+		m.want(t, fmSeries(collector.Namespace+"_workspace_projects", "workspace", ws), map[string]float64{fmWS1: 3, fmWS2: 2}[ws])
 	}
 	for _, p := range fmProjects {
 		switch {
@@ -257,7 +259,7 @@ type fmCase struct {
 	// setup sets faults on the simulator or changes its inventory.
 	setup    func(t *testing.T, e *env)
 	clientFn func(*client.Config)
-	cfg      Config
+	cfg      scrape.Config
 	// timeout is the X-Prometheus-Scrape-Timeout-Seconds header ("5" when
 	// empty; the offset is 250 ms).
 	timeout string
@@ -473,8 +475,8 @@ func TestFaultMatrix(t *testing.T) {
 			setup: func(_ *testing.T, e *env) { e.sim.SetFault(mitest.Scope{}, mitest.Fault{Body: mitest.BodyWrongTypes}) },
 			reqs:  []fmReqCount{{client.OpListAssets, "200", okPages}},
 			check: func(t *testing.T, _ *env, m fmExposition, _ time.Duration) {
-				m.want(t, fmSeries(Namespace+"_workspace_monthly_analyses", "workspace", fmWS1), 42)
-				m.want(t, fmSeries(Namespace+"_workspace_monthly_analyses", "workspace", fmWS2), 7)
+				m.want(t, fmSeries(collector.Namespace+"_workspace_monthly_analyses", "workspace", fmWS1), 42)
+				m.want(t, fmSeries(collector.Namespace+"_workspace_monthly_analyses", "workspace", fmWS2), 7)
 			},
 		},
 		{
@@ -525,7 +527,7 @@ func TestFaultMatrix(t *testing.T) {
 			// (empty). totalCount moved, so the project is paged again and
 			// the exact count exported.
 			name:  "page past the end after the list shrank",
-			cfg:   Config{Concurrency: 1},
+			cfg:   scrape.Config{Concurrency: 1},
 			setup: fmOnProject(11, mitest.Fault{Shift: -2, Times: 3}),
 			logs:  []string{"project_id=11", "changed while it was paged"},
 			check: func(t *testing.T, e *env, _ fmExposition, _ time.Duration) {
@@ -544,16 +546,16 @@ func TestFaultMatrix(t *testing.T) {
 			// a2), never the sum of page lengths (8), and totalCount 8 as
 			// reported on the pass's first page.
 			name:  "list shifting while paged",
-			cfg:   Config{Concurrency: 1},
+			cfg:   scrape.Config{Concurrency: 1},
 			setup: fmOnProject(11, mitest.Fault{Shift: 1}),
 			self:  11,
 			logs:  []string{"project_id=11", "changed again while it was paged", "counted=5", "reported=8"},
 			check: func(t *testing.T, e *env, m fmExposition, _ time.Duration) {
-				m.want(t, fmSeries(Namespace+"_project_scrape_success", fmLabels(fmWS1, 11)...), 1)
-				m.want(t, fmSeries(Namespace+"_project_assets_reported", fmLabels(fmWS1, 11)...), 8)
+				m.want(t, fmSeries(collector.Namespace+"_project_scrape_success", fmLabels(fmWS1, 11)...), 1)
+				m.want(t, fmSeries(collector.Namespace+"_project_assets_reported", fmLabels(fmWS1, 11)...), 8)
 				total := 0.0
-				for _, f := range formatNames {
-					total += m[fmSeries(Namespace+"_assets", fmLabels(fmWS1, 11, "format", f)...)]
+				for f := range scrape.Format(scrape.NumFormats) {
+					total += m[fmSeries(collector.Namespace+"_assets", fmLabels(fmWS1, 11, "format", f.String())...)]
 				}
 				if total != 5 {
 					t.Errorf("assets of project 11 summed over formats = %v, want 5 (de-duplicated)", total)
@@ -581,13 +583,13 @@ func TestFaultMatrix(t *testing.T) {
 			self: 21,
 			check: func(t *testing.T, _ *env, m fmExposition, _ time.Duration) {
 				l := func(more ...string) []string { return fmLabels(fmWS2, 21, more...) }
-				m.want(t, fmSeries(Namespace+"_project_scrape_success", l()...), 1)
-				m.want(t, fmSeries(Namespace+"_assets", l("format", "mp4")...), 8)
-				m.want(t, fmSeries(Namespace+"_assets_size_bytes", l("format", "mp4")...), 6*fmSize)
-				m.want(t, fmSeries(Namespace+"_assets_duration_seconds", l("format", "mp4")...), 6*fmDurMs/1000)
-				m.want(t, fmSeries(Namespace+"_assets_invalid_metadata", l("field", "size")...), 2)
-				m.want(t, fmSeries(Namespace+"_assets_invalid_metadata", l("field", "duration")...), 2)
-				m.want(t, fmSeries(Namespace+"_assets_invalid_metadata", fmLabels(fmWS2, 22, "field", "size")...), 0)
+				m.want(t, fmSeries(collector.Namespace+"_project_scrape_success", l()...), 1)
+				m.want(t, fmSeries(collector.Namespace+"_assets", l("format", "mp4")...), 8)
+				m.want(t, fmSeries(collector.Namespace+"_assets_size_bytes", l("format", "mp4")...), 6*fmSize)
+				m.want(t, fmSeries(collector.Namespace+"_assets_duration_seconds", l("format", "mp4")...), 6*fmDurMs/1000)
+				m.want(t, fmSeries(collector.Namespace+"_assets_invalid_metadata", l("field", "size")...), 2)
+				m.want(t, fmSeries(collector.Namespace+"_assets_invalid_metadata", l("field", "duration")...), 2)
+				m.want(t, fmSeries(collector.Namespace+"_assets_invalid_metadata", fmLabels(fmWS2, 22, "field", "size")...), 0)
 			},
 		},
 		{
@@ -605,11 +607,11 @@ func TestFaultMatrix(t *testing.T) {
 			self: 22,
 			check: func(t *testing.T, _ *env, m fmExposition, _ time.Duration) {
 				l := func(more ...string) []string { return fmLabels(fmWS2, 22, more...) }
-				m.want(t, fmSeries(Namespace+"_assets", l("format", "mp4")...), 1)
-				m.want(t, fmSeries(Namespace+"_assets", l("format", "other")...), 3)
-				m.want(t, fmSeries(Namespace+"_assets_size_bytes", l("format", "other")...), 3*fmSize)
-				m.absent(t, fmSeries(Namespace+"_assets", l("format", "avi")...))
-				m.absent(t, fmSeries(Namespace+"_assets", l("format", "unknown")...))
+				m.want(t, fmSeries(collector.Namespace+"_assets", l("format", "mp4")...), 1)
+				m.want(t, fmSeries(collector.Namespace+"_assets", l("format", "other")...), 3)
+				m.want(t, fmSeries(collector.Namespace+"_assets_size_bytes", l("format", "other")...), 3*fmSize)
+				m.absent(t, fmSeries(collector.Namespace+"_assets", l("format", "avi")...))
+				m.absent(t, fmSeries(collector.Namespace+"_assets", l("format", "unknown")...))
 			},
 		},
 		{
@@ -624,7 +626,7 @@ func TestFaultMatrix(t *testing.T) {
 				if took > time.Second {
 					t.Errorf("scrape took %v, want it answered by its 1 s scrape timeout", took)
 				}
-				m.want(t, Namespace+"_scrape_timeout_seconds", 0.75)
+				m.want(t, collector.Namespace+"_scrape_timeout_seconds", 0.75)
 			},
 		},
 		{
@@ -634,7 +636,7 @@ func TestFaultMatrix(t *testing.T) {
 			// The cut-short body is a transport failure ("error"); the retry is a 200.
 			reqs: []fmReqCount{{client.OpListAssets, "200", okPages}, {client.OpListAssets, "error", 1}},
 			check: func(t *testing.T, e *env, m fmExposition, _ time.Duration) {
-				m.want(t, fmSeries(Namespace+"_api_retries_total", "operation", "list_assets"), 1)
+				m.want(t, fmSeries(collector.Namespace+"_api_retries_total", "operation", "list_assets"), 1)
 			},
 		},
 		{
@@ -681,7 +683,7 @@ func TestFaultMatrix(t *testing.T) {
 				if took > 4750*time.Millisecond {
 					t.Errorf("scrape took %v, past its deadline", took)
 				}
-				if r := m[fmSeries(Namespace+"_api_retries_total", "operation", "list_assets")]; r < 1 {
+				if r := m[fmSeries(collector.Namespace+"_api_retries_total", "operation", "list_assets")]; r < 1 {
 					t.Errorf("no asset-list retries counted (%v)", r)
 				}
 			},
@@ -692,8 +694,8 @@ func TestFaultMatrix(t *testing.T) {
 			logs:  []string{"workspace=" + fmWS2, "monthly analyses not exported", "HTTP 503"},
 			reqs:  []fmReqCount{{client.OpGetWorkspace, "503", 4}, {client.OpGetWorkspace, "200", 1}},
 			check: func(t *testing.T, _ *env, m fmExposition, _ time.Duration) {
-				m.want(t, fmSeries(Namespace+"_workspace_monthly_analyses", "workspace", fmWS1), 42)
-				m.absent(t, fmSeries(Namespace+"_workspace_monthly_analyses", "workspace", fmWS2))
+				m.want(t, fmSeries(collector.Namespace+"_workspace_monthly_analyses", "workspace", fmWS1), 42)
+				m.absent(t, fmSeries(collector.Namespace+"_workspace_monthly_analyses", "workspace", fmWS2))
 			},
 		},
 	}...)
@@ -738,7 +740,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 			}
 			for _, rc := range tc.reqs {
-				s := fmSeries(Namespace+"_api_requests_total", "operation", string(rc.op), "code", rc.code)
+				s := fmSeries(collector.Namespace+"_api_requests_total", "operation", string(rc.op), "code", rc.code)
 				got := m[s]
 				if rc.n < 0 && got < 1 || rc.n >= 0 && got != rc.n {
 					want := strconv.FormatFloat(rc.n, 'f', -1, 64)

@@ -1,4 +1,4 @@
-package collector
+package scrape
 
 // Benchmarks for the issue "decode at several times encoding/json's speed,
 // flat memory, scrape time at the schedule bound". Each prints its ratios
@@ -109,7 +109,7 @@ func memClient(tb testing.TB, page []byte, pageSize int) *client.Client {
 // paged (the same page merged twice would only count duplicates).
 type pageAgg struct {
 	api      *client.Client
-	tp       *timeParser
+	loc      *time.Location
 	pl       *projectList
 	recs     []record
 	idOffset int64
@@ -117,7 +117,7 @@ type pageAgg struct {
 }
 
 func newPageAgg(api *client.Client, stride int) *pageAgg {
-	return &pageAgg{api: api, tp: &timeParser{loc: api.Location()}, pl: &projectList{minSeen: -1}, recs: make([]record, 0, client.MaxPageSize), stride: int64(stride)}
+	return &pageAgg{api: api, loc: api.Location(), pl: &projectList{minSeen: -1}, recs: make([]record, 0, client.MaxPageSize), stride: int64(stride)}
 }
 
 // fast is the exporter's path: client.AssetPage with the collector's
@@ -125,7 +125,7 @@ func newPageAgg(api *client.Client, stride int) *pageAgg {
 func (g *pageAgg) fast(ctx context.Context) error {
 	g.recs = g.recs[:0]
 	info, err := g.api.AssetPage(ctx, benchWS, benchProject, 1, func(a *client.Asset) {
-		r := makeRecord(a, g.tp)
+		r := makeRecord(a, g.loc)
 		r.id += g.idOffset
 		g.recs = append(g.recs, r)
 	})
@@ -216,7 +216,7 @@ func (g *pageAgg) baseline(page []byte) error {
 				a.Size, a.HasSize = *m.Size, true
 			}
 		}
-		r := makeRecord(&a, g.tp)
+		r := makeRecord(&a, g.loc)
 		r.id += g.idOffset
 		g.recs = append(g.recs, r)
 	}
@@ -244,12 +244,12 @@ func TestPageAggregateAgree(t *testing.T) {
 		t.Fatalf("figures differ:\nfast     %+v\nbaseline %+v", fast.pl.stats, base.pl.stats)
 	}
 	s := &fast.pl.stats
-	if s.Unique+s.WithoutID != 3*n || s.Duplicates != 0 || fast.pl.ids.len() != int(s.Unique) {
-		t.Errorf("unique %d, without ID %d, duplicates %d, set %d; want %d new assets", s.Unique, s.WithoutID, s.Duplicates, fast.pl.ids.len(), 3*n)
+	if s.Unique+s.WithoutID != 3*n || s.Duplicates != 0 || fast.pl.ids.count() != int(s.Unique) {
+		t.Errorf("unique %d, without ID %d, duplicates %d, set %d; want %d new assets", s.Unique, s.WithoutID, s.Duplicates, fast.pl.ids.count(), 3*n)
 	}
 	// The page exercises every part of the per-asset work.
-	if s.Count[fmtOther] == 0 || s.Count[fmtUnknown] == 0 || s.Reasons[reasonResHigh] == 0 || s.Reasons[reasonMetaMissing] == 0 ||
-		s.Res[4] == 0 || s.SizeHist.n == 0 || s.DurHist.n == 0 || s.LastCreated == 0 {
+	if s.Count[FormatOther] == 0 || s.Count[FormatUnknown] == 0 || s.Reasons[ReasonResolutionAboveMax] == 0 || s.Reasons[ReasonMetadataMissing] == 0 ||
+		s.Res[Res1080p] == 0 || s.SizeHist.Count == 0 || s.DurHist.Count == 0 || s.LastCreated == 0 {
 		t.Errorf("page does not exercise the aggregation: %+v", s)
 	}
 }

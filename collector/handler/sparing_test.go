@@ -1,4 +1,4 @@
-package collector
+package handler
 
 import (
 	"context"
@@ -17,12 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 // Tests of the ways the exporter spares the API: coalesced scrapes, the
@@ -305,17 +308,6 @@ func TestCoalescedScrapes(t *testing.T) {
 	}
 }
 
-// flightWaiters is the number of scrapes waiting for the pass over scope
-// (-1 when none is running).
-func (e *env) flightWaiters(scope Scope) int {
-	e.exp.mu.Lock()
-	defer e.exp.mu.Unlock()
-	if f := e.exp.flights[scope]; f != nil {
-		return f.waiters
-	}
-	return -1
-}
-
 // TestCoalescedJoinerLeaves: a scrape that goes away while others wait
 // for the same pass (the one that started it, or one that joined it) does
 // not cancel the pass for the one still waiting.
@@ -342,12 +334,12 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 			go func() { startCh <- e.fetch(ctxStart, "/metrics", "10") }()
 			eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) > 0 })
 			go func() { joinCh <- e.fetch(ctxJoin, "/metrics", "10") }()
-			eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.flightWaiters(Scope{}) == 2 })
+			eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.h.flights.waiters(scrape.Scope{}) == 2 })
 			leave()
 			if r := <-left; r.err == nil {
 				t.Error("the cancelled scrape got an answer")
 			}
-			eventually(t, 2*time.Second, "the exporter to see the client go", func() bool { return e.flightWaiters(Scope{}) == 1 })
+			eventually(t, 2*time.Second, "the exporter to see the client go", func() bool { return e.h.flights.waiters(scrape.Scope{}) == 1 })
 			a := <-stay
 
 			if a.err != nil || a.status != 200 {
@@ -379,14 +371,14 @@ func TestCoalescedAllLeave(t *testing.T) {
 		wg.Go(func() { e.fetch(ctx, "/metrics", "30") })
 	}
 	eventually(t, 5*time.Second, "both scrapes on one pass with asset lists hanging", func() bool {
-		return e.flightWaiters(Scope{}) == 2 && tp.inflight.Load() == 3
+		return e.h.flights.waiters(scrape.Scope{}) == 2 && tp.inflight.Load() == 3
 	})
 	cancel()
 	wg.Wait()
 	// The pass had 30 s; it must end now, and its requests with it.
 	eventually(t, 2*time.Second, "the hanging requests to end", func() bool { return tp.inflight.Load() == 0 })
-	eventually(t, 2*time.Second, "the pass to end", func() bool { return e.flightWaiters(Scope{}) == -1 })
-	if got := e.exp.coalesced.Load(); got != 1 {
+	eventually(t, 2*time.Second, "the pass to end", func() bool { return e.h.flights.waiters(scrape.Scope{}) == -1 })
+	if got := int64(testutil.ToFloat64(e.serving.Coalesced)); got != 1 {
 		t.Errorf("coalesced %d, want 1", got)
 	}
 
@@ -422,7 +414,7 @@ func TestCoalescedEarlierDeadline(t *testing.T) {
 	if b.took > 800*time.Millisecond {
 		t.Errorf("joiner with a 0.3 s deadline answered after %v", b.took)
 	}
-	if got := e.exp.coalesced.Load(); got != 1 {
+	if got := int64(testutil.ToFloat64(e.serving.Coalesced)); got != 1 {
 		t.Errorf("coalesced %d, want 1 (the joiner joined)", got)
 	}
 	if up, _ := sampleValue(parseFamilies(t, b.body), "ncp_mediaintel_up", nil); up != 0 {
@@ -435,12 +427,12 @@ func TestCoalescedEarlierDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	for range 20 {
-		if res := e.exp.scrape(dctx, Scope{}); res.Err == nil {
+		if res := e.h.flights.do(dctx, scrape.Scope{}); res.Err == nil {
 			t.Fatalf("expired joiner got a result without an error")
 		}
 	}
-	if took := time.Since(start); took > 500*time.Millisecond || e.exp.coalesced.Load() != 21 {
-		t.Errorf("20 expired joiners took %v (coalesced %d of 21): some waited for the pass", took, e.exp.coalesced.Load())
+	if took := time.Since(start); took > 500*time.Millisecond || int64(testutil.ToFloat64(e.serving.Coalesced)) != 21 {
+		t.Errorf("20 expired joiners took %v (coalesced %d of 21): some waited for the pass", took, int64(testutil.ToFloat64(e.serving.Coalesced)))
 	}
 	wg.Wait()
 	if a.err != nil || a.status != 200 || a.took < 1900*time.Millisecond || a.took > 3*time.Second {
@@ -448,15 +440,13 @@ func TestCoalescedEarlierDeadline(t *testing.T) {
 	}
 }
 
-var cachedHelp = regexp.MustCompile(`May be served from the cache`)
-
 // TestCache: within the TTL only discovery calls reach the API; after it
 // the projects are listed again; a failed refresh shows as a failure, not
 // as stale or partial figures.
 func TestCache(t *testing.T) {
 	const ttl = 800 * time.Millisecond
 	inv := mitest.Generate(8, mitest.GenConfig{Workspaces: 2, ProjectsPerWorkspace: 2, AssetsPerProject: 25})
-	e := newEnv(t, inv, envOpts{pageSize: 10, cfg: Config{CacheTTL: ttl}})
+	e := newEnv(t, inv, envOpts{pageSize: 10, cfg: scrape.Config{CacheTTL: ttl}})
 	const nProjects = 4
 	scrape := func(step string) map[string]*dto.MetricFamily {
 		t.Helper()
@@ -549,55 +539,43 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// TestCacheHelp: the HELP of metrics a cache may serve says so only when
-// the cache is on, and the cache's own series exist only then.
+// TestCacheHelp: HELP is metadata and does not change with the cache; what
+// says that a value came from the cache is cache_age_seconds, present only
+// with the cache on.
 func TestCacheHelp(t *testing.T) {
-	cachedFamilies := []string{
-		"ncp_mediaintel_project_scrape_success", "ncp_mediaintel_project_scrape_duration_seconds",
-		"ncp_mediaintel_project_assets_reported", "ncp_mediaintel_assets", "ncp_mediaintel_assets_size_bytes",
-		"ncp_mediaintel_assets_duration_seconds", "ncp_mediaintel_project_last_asset_created_timestamp_seconds",
-		"ncp_mediaintel_project_last_asset_updated_timestamp_seconds", "ncp_mediaintel_assets_invalid_metadata",
-		"ncp_mediaintel_assets_out_of_spec", "ncp_mediaintel_assets_by_resolution",
-		"ncp_mediaintel_asset_size_bytes", "ncp_mediaintel_asset_duration_seconds",
+	helps := map[bool]map[string]string{}
+	for _, on := range []bool{false, true} {
+		ttl := time.Duration(0)
+		if on {
+			ttl = time.Minute
+		}
+		inv := mitest.Generate(9, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 20})
+		e := newEnv(t, inv, envOpts{cfg: scrape.Config{CacheTTL: ttl}, opts: Options{Histograms: true}})
+		helps[on] = map[string]string{}
+		for _, path := range []string{"/metrics", "/metrics", "/probe?workspace=" + inv.Workspaces[0].Name} {
+			r := e.fetch(context.Background(), path, "5")
+			if r.status != 200 {
+				t.Fatalf("%s: %d %v", path, r.status, r.err)
+			}
+			fams := parseFamilies(t, r.body)
+			for name, f := range fams {
+				helps[on][name] = f.GetHelp()
+			}
+			if _, ok := fams["ncp_mediaintel_cache_age_seconds"]; ok != on {
+				t.Errorf("cache on=%v, %s: cache_age_seconds present: %v", on, path, ok)
+			}
+			if _, ok := fams["ncp_mediaintel_cache_requests_total"]; path == "/metrics" && ok != on {
+				t.Errorf("cache on=%v: cache_requests_total present: %v", on, ok)
+			}
+		}
 	}
-	for _, tc := range []struct {
-		name string
-		ttl  time.Duration
-	}{{"off", 0}, {"on", time.Minute}} {
-		t.Run(tc.name, func(t *testing.T) {
-			inv := mitest.Generate(9, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 20})
-			e := newEnv(t, inv, envOpts{cfg: Config{CacheTTL: tc.ttl}, opts: Options{Histograms: true}})
-			on := tc.ttl > 0
-			for _, path := range []string{"/metrics", "/probe?workspace=" + inv.Workspaces[0].Name} {
-				r := e.fetch(context.Background(), path, "5")
-				if r.status != 200 {
-					t.Fatalf("%s: %d %v", path, r.status, r.err)
-				}
-				fams := parseFamilies(t, r.body)
-				for _, name := range cachedFamilies {
-					f := fams[name]
-					if f == nil {
-						t.Errorf("%s: no %s", path, name)
-						continue
-					}
-					if cachedHelp.MatchString(f.GetHelp()) != on {
-						t.Errorf("%s: cache %s, HELP of %s is %q", path, tc.name, name, f.GetHelp())
-					}
-				}
-				for name, f := range fams {
-					if !contains(cachedFamilies, name) && cachedHelp.MatchString(f.GetHelp()) {
-						t.Errorf("%s: HELP of %s mentions the cache: %q", path, name, f.GetHelp())
-					}
-				}
-				if _, ok := fams["ncp_mediaintel_cache_age_seconds"]; ok != on {
-					t.Errorf("%s: cache %s, cache_age_seconds present: %v", path, tc.name, ok)
-				}
-			}
-			r := e.fetch(context.Background(), "/metrics", "5")
-			if _, ok := parseFamilies(t, r.body)["ncp_mediaintel_cache_requests_total"]; ok != on {
-				t.Errorf("cache %s, cache_requests_total present: %v", tc.name, ok)
-			}
-		})
+	if len(helps[false]) < 20 {
+		t.Fatalf("only %d families scraped", len(helps[false]))
+	}
+	for name, help := range helps[false] {
+		if on := helps[true][name]; on != help {
+			t.Errorf("HELP of %s changes with the cache: %q off, %q on", name, help, on)
+		}
 	}
 }
 
@@ -606,7 +584,7 @@ func limitedEnv(t testing.TB, inv *mitest.Inventory, rps float64, burst int, o e
 	lim := client.NewAdaptiveLimiter(rps, burst)
 	o.clientFn = func(c *client.Config) { c.Limiter = lim }
 	e, tp := newTapEnv(t, inv, o)
-	RegisterLimiterMetrics(e.process, lim)
+	collector.RegisterLimiterMetrics(e.process, lim)
 	return e, tp, lim
 }
 
@@ -667,8 +645,11 @@ func TestRateLimitBacksOffAndRecovers(t *testing.T) {
 	if ok, _ := sampleValue(fams, "ncp_mediaintel_project_scrape_success", projSel(inv.Workspaces[0].Name, victim.ID)); ok != 1 {
 		t.Errorf("throttled project not retried to success")
 	}
-	if n, _ := sampleValue(fams, "ncp_mediaintel_rate_limiter_throttled_total", nil); n != 1 || lim.Throttles() != 1 {
-		t.Errorf("rate_limiter_throttled_total %v, Throttles %d; want 1", n, lim.Throttles())
+	if n, _ := sampleValue(fams, "ncp_mediaintel_rate_limiter_reductions_total", nil); n != 1 || lim.Reductions() != 1 {
+		t.Errorf("rate_limiter_reductions_total %v, Reductions %d; want 1", n, lim.Reductions())
+	}
+	if n, _ := sampleValue(fams, "ncp_mediaintel_api_requests_total", map[string]string{"operation": "list_assets", "code": "429"}); n != 1 {
+		t.Errorf("api_requests_total{code=429} %v, want 1", n)
 	}
 	if got := lim.Rate(); got < rps/2 || got > rps/2+rps/10 {
 		t.Errorf("rate right after the 429: %v, want about %v", got, rps/2)
@@ -679,7 +660,7 @@ func TestRateLimitBacksOffAndRecovers(t *testing.T) {
 	prev := lim.Rate()
 	for lim.Rate() < rps {
 		time.Sleep(250 * time.Millisecond)
-		if res := e.scraper.Scrape(context.Background(), Scope{}); !res.Up {
+		if res := e.scraper.Scrape(context.Background(), scrape.Scope{}); !res.Up {
 			t.Fatalf("scrape while recovering: %v", res.Err)
 		}
 		cur := lim.Rate()
@@ -698,8 +679,8 @@ func TestRateLimitBacksOffAndRecovers(t *testing.T) {
 		t.Errorf("recovered in %v; additive increase should take about 5 s", took)
 	}
 	r = e.fetch(context.Background(), "/metrics", "10")
-	if got, _ := sampleValue(parseFamilies(t, r.body), "ncp_mediaintel_rate_limiter_rate", nil); got != rps {
-		t.Errorf("rate_limiter_rate %v after recovery, want %v", got, rps)
+	if got, _ := sampleValue(parseFamilies(t, r.body), "ncp_mediaintel_rate_limiter_allowed_requests_per_second", nil); got != rps {
+		t.Errorf("rate_limiter_allowed_requests_per_second %v after recovery, want %v", got, rps)
 	}
 }
 
@@ -742,12 +723,12 @@ func TestCountOnly(t *testing.T) {
 	byName, byID := ws.Projects[1], ws.Projects[2]
 	for _, tc := range []struct {
 		name  string
-		cfg   Config
+		cfg   scrape.Config
 		count []*mitest.Project
 	}{
-		{"none", Config{}, nil},
-		{"regexp", Config{CountOnly: regexp.MustCompile("^(?:" + regexp.QuoteMeta(byName.Name) + "|" + strconv.FormatInt(byID.ID, 10) + ")$")}, []*mitest.Project{byName, byID}},
-		{"all", Config{CountOnlyAll: true}, ws.Projects},
+		{"none", scrape.Config{}, nil},
+		{"regexp", scrape.Config{CountOnly: regexp.MustCompile("^(?:" + regexp.QuoteMeta(byName.Name) + "|" + strconv.FormatInt(byID.ID, 10) + ")$")}, []*mitest.Project{byName, byID}},
+		{"all", scrape.Config{CountOnlyAll: true}, ws.Projects},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, tp := newTapEnv(t, inv, envOpts{pageSize: 10, cfg: tc.cfg})

@@ -1,4 +1,4 @@
-package collector
+package scrape
 
 import "slices"
 
@@ -11,7 +11,6 @@ import "slices"
 // scrape's memory flat as projects grow.
 type idSet struct {
 	groups map[int64]*idGroup
-	n      int
 }
 
 type idGroup struct {
@@ -38,7 +37,6 @@ func (s *idSet) add(id int64) bool {
 			return false
 		}
 		g.bits[w] |= m
-		s.n++
 		return true
 	}
 	// Fast path: IDs mostly arrive in increasing order.
@@ -52,7 +50,6 @@ func (s *idSet) add(id int64) bool {
 		}
 		g.arr = slices.Insert(g.arr, i, lo)
 	}
-	s.n++
 	if len(g.arr) > arrayMax {
 		g.bits = new([1024]uint64)
 		for _, v := range g.arr {
@@ -62,6 +59,3 @@ func (s *idSet) add(id int64) bool {
 	}
 	return true
 }
-
-// len is the number of IDs in the set.
-func (s *idSet) len() int { return s.n }

@@ -1,21 +1,23 @@
-// Package collector turns the Media Intelligence API into Prometheus
-// metrics: a Scraper makes one bounded, concurrent pass over the API and
-// returns plain data (a Result); a Collector exposes a Result as constant
-// metrics; the handlers serve /metrics, /probe and /discovery.
-package collector
+// Package scrape makes one bounded, concurrent pass over the Media
+// Intelligence API and returns what it found as plain data (a Result): it
+// discovers workspaces and projects, pages every selected project's asset
+// list, de-duplicates the assets and aggregates them. It knows nothing of
+// Prometheus or of HTTP serving.
+package scrape
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 )
@@ -33,7 +35,7 @@ type Config struct {
 	// are exported. CountOnlyAll applies it to every project.
 	CountOnly    *regexp.Regexp
 	CountOnlyAll bool
-	// Concurrency bounds the API requests in flight for one scrape.
+	// Concurrency bounds the API requests in flight for one pass.
 	Concurrency int
 	// CacheTTL, when positive, serves a project's asset figures from memory
 	// while they are younger than it. Only complete listings are cached.
@@ -52,13 +54,11 @@ type Scraper struct {
 // NewScraper returns a Scraper reading through api.
 func NewScraper(api *client.Client, cfg Config) (*Scraper, error) {
 	var unique []string
-	seen := map[string]bool{}
 	for _, w := range cfg.Workspaces {
 		if !client.ValidWorkspaceName(w) {
 			return nil, fmt.Errorf("workspace %q: want 3-63 characters of a-z, 0-9 and '-'", w)
 		}
-		if !seen[w] { // a workspace named twice is scraped once
-			seen[w] = true
+		if !slices.Contains(unique, w) { // a workspace named twice is scraped once
 			unique = append(unique, w)
 		}
 	}
@@ -71,9 +71,22 @@ func NewScraper(api *client.Client, cfg Config) (*Scraper, error) {
 	}
 	s := &Scraper{api: api, cfg: cfg, log: cfg.Logger}
 	if cfg.CacheTTL > 0 {
-		s.cache = &projectCache{ttl: cfg.CacheTTL, entries: map[cacheKey]*ProjectResult{}}
+		s.cache = newProjectCache(cfg.CacheTTL)
 	}
 	return s, nil
+}
+
+// Workspaces is the configured workspace list (empty: every workspace the
+// key can see).
+func (s *Scraper) Workspaces() []string { return s.cfg.Workspaces }
+
+// CacheStats returns the cache's hits and misses; ok is false when the
+// cache is off.
+func (s *Scraper) CacheStats() (hits, misses int64, ok bool) {
+	if s.cache == nil {
+		return 0, 0, false
+	}
+	return s.cache.hits.Load(), s.cache.misses.Load(), true
 }
 
 // Scope limits a pass: all workspaces (zero value), one workspace, or one
@@ -140,37 +153,6 @@ type ProjectResult struct {
 	FromCache bool
 }
 
-// pass is the state of one Scrape call. Two bounds hold for it: inFlight,
-// the Concurrency requests on the wire at once (the client holds it from
-// sending a request to reading its body), and calls, twice as many API calls
-// under way, which bounds the page bodies held in memory while they are
-// decoded.
-type pass struct {
-	s        *Scraper
-	inFlight *semaphore.Weighted
-	calls    *semaphore.Weighted
-}
-
-func newPass(s *Scraper) *pass {
-	n := int64(s.cfg.Concurrency)
-	return &pass{s: s, inFlight: semaphore.NewWeighted(n), calls: semaphore.NewWeighted(2 * n)}
-}
-
-// Acquire and Release make the pass a client.Gate.
-func (p *pass) Acquire(ctx context.Context) error { return p.inFlight.Acquire(ctx, 1) }
-
-// Release implements client.Gate.
-func (p *pass) Release() { p.inFlight.Release(1) }
-
-// call runs one API call of the pass.
-func (p *pass) call(ctx context.Context, f func() error) error {
-	if err := p.calls.Acquire(ctx, 1); err != nil {
-		return err
-	}
-	defer p.calls.Release(1)
-	return f()
-}
-
 // Scrape makes one pass over scope. It returns when every request it
 // started has ended, which is by ctx's deadline at the latest.
 func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
@@ -182,7 +164,7 @@ func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 	p := newPass(s)
 	ctx = client.WithGate(ctx, p)
 
-	names, err := p.discover(ctx, scope)
+	names, err := p.workspaces(ctx, scope)
 	if err != nil {
 		res.Err = err
 		s.log.Error("workspace discovery failed", "scope", scope.String(), "err", err)
@@ -209,7 +191,67 @@ func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 	return res
 }
 
-func (p *pass) discover(ctx context.Context, scope Scope) ([]string, error) {
+// Target is a workspace, or one selected project of it, as a pass over
+// every workspace would scrape it.
+type Target struct {
+	Workspace string
+	// Project is the zero Project for a workspace target.
+	Project client.Project
+}
+
+// Targets lists what a pass over every workspace would scrape: the
+// workspaces, or with perProject the selected projects of each, ordered by
+// workspace name and then project ID. It reads the workspace and project
+// lists only. A workspace whose project list fails is left out and logged;
+// the error is returned when nothing could be listed.
+func (s *Scraper) Targets(ctx context.Context, perProject bool) ([]Target, error) {
+	p := newPass(s)
+	ctx = client.WithGate(ctx, p)
+	names, err := p.workspaces(ctx, Scope{})
+	if err != nil {
+		return nil, err
+	}
+	if !perProject {
+		out := make([]Target, len(names))
+		for i, ws := range names {
+			out[i] = Target{Workspace: ws}
+		}
+		slices.SortFunc(out, func(a, b Target) int { return cmp.Compare(a.Workspace, b.Workspace) })
+		return out, nil
+	}
+	lists := make([][]Target, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, ws := range names {
+		wg.Go(func() {
+			projects, err := p.projects(ctx, ws)
+			if err != nil {
+				s.log.Error("project list failed", "workspace", ws, "err", err)
+				errs[i] = err
+				return
+			}
+			for _, pr := range projects {
+				if s.selected(pr) {
+					lists[i] = append(lists[i], Target{Workspace: ws, Project: pr})
+				}
+			}
+		})
+	}
+	wg.Wait()
+	out := slices.Concat(lists...)
+	if len(out) == 0 {
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b Target) int {
+		return cmp.Or(cmp.Compare(a.Workspace, b.Workspace), cmp.Compare(a.Project.ID, b.Project.ID))
+	})
+	return out, nil
+}
+
+// workspaces names the workspaces a pass over scope reads.
+func (p *pass) workspaces(ctx context.Context, scope Scope) ([]string, error) {
 	if scope.Workspace != "" {
 		return []string{scope.Workspace}, nil
 	}
@@ -236,20 +278,29 @@ func (p *pass) discover(ctx context.Context, scope Scope) ([]string, error) {
 	return names, nil
 }
 
+// projects reads a workspace's project list (before the filters). A list
+// with some unusable entries is returned with those left out, and logged.
+func (p *pass) projects(ctx context.Context, ws string) ([]client.Project, error) {
+	var projects []client.Project
+	err := p.call(ctx, func() error {
+		var err error
+		projects, err = p.s.api.ListProjects(ctx, ws)
+		return err
+	})
+	if err != nil && len(projects) > 0 {
+		p.s.log.Warn("project list", "workspace", ws, "err", err)
+		err = nil
+	}
+	return projects, err
+}
+
 func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject int64) {
 	log := p.s.log.With("workspace", wr.Name)
 	var projects []client.Project
 	var g errgroup.Group
 	g.Go(func() error {
-		err := p.call(ctx, func() error {
-			var err error
-			projects, err = p.s.api.ListProjects(ctx, wr.Name)
-			return err
-		})
-		if err != nil && len(projects) > 0 {
-			log.Warn("project list", "err", err)
-			err = nil
-		}
+		var err error
+		projects, err = p.projects(ctx, wr.Name)
 		return err
 	})
 	g.Go(func() error {
@@ -368,87 +419,4 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 	pr.Success, pr.Stats, pr.Reported = true, stats, reported
 	log.Debug("project listed", "assets", stats.Unique, "reported", reported, "duplicates", stats.Duplicates,
 		"without_id", stats.WithoutID, "duration", time.Since(start))
-}
-
-// projectList is the shared state of one project's pages.
-type projectList struct {
-	mu      sync.Mutex
-	ids     idSet
-	stats   Stats
-	minSeen int64
-	maxSeen int64
-}
-
-var recordPool = sync.Pool{New: func() any { s := make([]record, 0, client.MaxPageSize); return &s }}
-
-// listAssets reads page 1, then the other pages in parallel, merging each
-// page into the aggregate (de-duplicated by asset ID) once it is complete.
-// changed reports whether totalCount moved between pages.
-func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats, reported int64, changed bool, err error) {
-	pl := &projectList{minSeen: -1}
-	tp := &timeParser{loc: p.s.api.Location()}
-	fetch := func(ctx context.Context, page int) (client.PageInfo, error) {
-		recs := recordPool.Get().(*[]record)
-		defer recordPool.Put(recs)
-		*recs = (*recs)[:0]
-		var info client.PageInfo
-		err := p.call(ctx, func() error {
-			var err error
-			info, err = p.s.api.AssetPage(ctx, pr.Workspace, pr.Project.ID, page, func(a *client.Asset) {
-				*recs = append(*recs, makeRecord(a, tp))
-			})
-			return err
-		})
-		if err != nil {
-			return info, err
-		}
-		pl.merge(*recs, info.TotalCount)
-		return info, nil
-	}
-	first, err := fetch(ctx, 1)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	pages := client.PageCount(first, p.s.api.PageSize())
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.s.cfg.Concurrency)
-	for page := 2; int64(page) <= pages; page++ {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			_, err := fetch(gctx, page)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, 0, false, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, 0, false, err
-	}
-	return &pl.stats, first.TotalCount, pl.minSeen != pl.maxSeen, nil
-}
-
-func (pl *projectList) merge(recs []record, total int64) {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	if pl.minSeen < 0 || total < pl.minSeen {
-		pl.minSeen = total
-	}
-	if total > pl.maxSeen {
-		pl.maxSeen = total
-	}
-	for i := range recs {
-		r := &recs[i]
-		if r.hasID {
-			if !pl.ids.add(r.id) {
-				pl.stats.Duplicates++
-				continue
-			}
-		} else {
-			pl.stats.WithoutID++
-		}
-		pl.stats.add(r)
-	}
 }

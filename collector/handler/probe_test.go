@@ -1,4 +1,4 @@
-package collector
+package handler
 
 import (
 	"context"
@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 // Tests of /probe (one workspace or project, no process metrics) and
@@ -32,7 +34,7 @@ func withProcessMetrics(e *env) {
 	e.process.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info", Help: "Build information.",
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: collector.Namespace, Name: "build_info", Help: "Build information.",
 			ConstLabels: prometheus.Labels{"version": "test"}}, func() float64 { return 1 }),
 	)
 }
@@ -162,7 +164,7 @@ func TestProbeMatchesMetrics(t *testing.T) {
 				if got != want {
 					t.Errorf("/probe of the project differs from its series in /metrics:\n%s", lineDiff(want, got))
 				}
-				if !strings.Contains(got, "ncp_mediaintel_assets{") || !strings.Contains(got, "ncp_mediaintel_asset_size_bytes_bucket{") {
+				if !strings.Contains(got, "ncp_mediaintel_assets{") || !strings.Contains(got, "ncp_mediaintel_asset_size_distribution_bytes_bucket{") {
 					t.Errorf("project probe lacks asset series:\n%s", got)
 				}
 				for _, name := range []string{"ncp_mediaintel_workspace_scrape_success", "ncp_mediaintel_workspace_projects", "ncp_mediaintel_workspace_monthly_analyses"} {
@@ -234,29 +236,29 @@ func TestProbeValidation(t *testing.T) {
 	otherPID := strconv.FormatInt(inv.Workspaces[1].Projects[0].ID, 10)
 	for _, tc := range []struct {
 		name, query, msg string
-		cfg              Config
+		cfg              scrape.Config
 		lookup           bool // the API is asked before the answer
 	}{
-		{"no parameters", "", "exactly one workspace", Config{}, false},
-		{"no workspace", "project=" + pid, "exactly one workspace", Config{}, false},
-		{"empty workspace", "workspace=", "workspace \"\"", Config{}, false},
-		{"upper case", "workspace=UPPER", `workspace "UPPER"`, Config{}, false},
-		{"too short", "workspace=a", `workspace "a"`, Config{}, false},
-		{"path", "workspace=" + url.QueryEscape("../x"), `workspace "../x"`, Config{}, false},
-		{"url", "workspace=" + url.QueryEscape("http://evil"), `workspace "http://evil"`, Config{}, false},
-		{"not an integer", "workspace=" + ws + "&project=abc", `project ID "abc"`, Config{}, false},
-		{"fraction", "workspace=" + ws + "&project=1.5", `project ID "1.5"`, Config{}, false},
-		{"negative", "workspace=" + ws + "&project=-5", `project ID "-5"`, Config{}, false},
-		{"zero", "workspace=" + ws + "&project=0", `project ID "0"`, Config{}, false},
-		{"empty project", "workspace=" + ws + "&project=", `project ID ""`, Config{}, false},
-		{"extra parameter", "workspace=" + ws + "&target=x", `unknown parameter "target"`, Config{}, false},
-		{"module parameter", "workspace=" + ws + "&module=mi", `unknown parameter "module"`, Config{}, false},
-		{"repeated workspace", "workspace=" + ws + "&workspace=" + other, "exactly one workspace", Config{}, false},
-		{"repeated project", "workspace=" + ws + "&project=" + pid + "&project=" + pid, "at most one project", Config{}, false},
-		{"not configured", "workspace=" + other, "not among the configured", Config{Workspaces: []string{ws}}, false},
-		{"unknown workspace", "workspace=no-such-workspace", "unknown target", Config{}, true},
-		{"unknown project", "workspace=" + ws + "&project=999999", "unknown target", Config{}, true},
-		{"project of another workspace", "workspace=" + ws + "&project=" + otherPID, "unknown target", Config{}, true},
+		{"no parameters", "", "exactly one workspace", scrape.Config{}, false},
+		{"no workspace", "project=" + pid, "exactly one workspace", scrape.Config{}, false},
+		{"empty workspace", "workspace=", "workspace \"\"", scrape.Config{}, false},
+		{"upper case", "workspace=UPPER", `workspace "UPPER"`, scrape.Config{}, false},
+		{"too short", "workspace=a", `workspace "a"`, scrape.Config{}, false},
+		{"path", "workspace=" + url.QueryEscape("../x"), `workspace "../x"`, scrape.Config{}, false},
+		{"url", "workspace=" + url.QueryEscape("http://evil"), `workspace "http://evil"`, scrape.Config{}, false},
+		{"not an integer", "workspace=" + ws + "&project=abc", `project "abc"`, scrape.Config{}, false},
+		{"fraction", "workspace=" + ws + "&project=1.5", `project "1.5"`, scrape.Config{}, false},
+		{"negative", "workspace=" + ws + "&project=-5", `project "-5"`, scrape.Config{}, false},
+		{"zero", "workspace=" + ws + "&project=0", `project "0"`, scrape.Config{}, false},
+		{"empty project", "workspace=" + ws + "&project=", `project ""`, scrape.Config{}, false},
+		{"extra parameter", "workspace=" + ws + "&target=x", `unknown parameter "target"`, scrape.Config{}, false},
+		{"module parameter", "workspace=" + ws + "&module=mi", `unknown parameter "module"`, scrape.Config{}, false},
+		{"repeated workspace", "workspace=" + ws + "&workspace=" + other, "exactly one workspace", scrape.Config{}, false},
+		{"repeated project", "workspace=" + ws + "&project=" + pid + "&project=" + pid, "at most one project", scrape.Config{}, false},
+		{"not configured", "workspace=" + other, "not among the configured", scrape.Config{Workspaces: []string{ws}}, false},
+		{"unknown workspace", "workspace=no-such-workspace", "unknown target", scrape.Config{}, true},
+		{"unknown project", "workspace=" + ws + "&project=999999", "unknown target", scrape.Config{}, true},
+		{"project of another workspace", "workspace=" + ws + "&project=" + otherPID, "unknown target", scrape.Config{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, inv, envOpts{cfg: tc.cfg})
@@ -347,18 +349,18 @@ func TestDiscovery(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, query string
-		cfg         Config
+		cfg         scrape.Config
 		want        []sdTargetGroup
 	}{
-		{"default", "", Config{}, perWS},
-		{"per workspace", "?per=workspace", Config{}, perWS},
-		{"per project", "?per=project", Config{}, all},
-		{"include", "?per=project", Config{ProjectInclude: regexp.MustCompile(`^(?:9|10|seven|hundred)$`)},
+		{"default", "", scrape.Config{}, perWS},
+		{"per workspace", "?per=workspace", scrape.Config{}, perWS},
+		{"per project", "?per=project", scrape.Config{}, all},
+		{"include", "?per=project", scrape.Config{ProjectInclude: regexp.MustCompile(`^(?:9|10|seven|hundred)$`)},
 			[]sdTargetGroup{all[0], all[3], all[4], all[5]}},
-		{"include and exclude", "?per=project", Config{ProjectInclude: regexp.MustCompile(`^(?:9|10|seven|hundred)$`), ProjectExclude: regexp.MustCompile(`^(?:100)$`)},
+		{"include and exclude", "?per=project", scrape.Config{ProjectInclude: regexp.MustCompile(`^(?:9|10|seven|hundred)$`), ProjectExclude: regexp.MustCompile(`^(?:100)$`)},
 			[]sdTargetGroup{all[0], all[3], all[4]}},
-		{"exclude everything of a workspace", "?per=project", Config{ProjectExclude: regexp.MustCompile(`^(?:thirty|7)$`)}, all[2:]},
-		{"configured workspaces", "", Config{Workspaces: []string{"ws-b"}}, perWS[1:]},
+		{"exclude everything of a workspace", "?per=project", scrape.Config{ProjectExclude: regexp.MustCompile(`^(?:thirty|7)$`)}, all[2:]},
+		{"configured workspaces", "", scrape.Config{Workspaces: []string{"ws-b"}}, perWS[1:]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, discoveryInventory(), envOpts{cfg: tc.cfg})

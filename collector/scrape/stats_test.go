@@ -1,7 +1,8 @@
-package collector
+package scrape
 
 import (
 	"testing"
+	"time"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 )
@@ -36,7 +37,7 @@ func TestParseResolution(t *testing.T) {
 		if got != tc.short {
 			t.Errorf("parseResolution(%q) = %d, want %d", tc.in, got, tc.short)
 		}
-		if c := resolutionNames[resolutionClass(got)]; c != tc.class {
+		if c := resolutionOf(got).String(); c != tc.class {
 			t.Errorf("class of %q = %s, want %s", tc.in, c, tc.class)
 		}
 	}
@@ -53,8 +54,8 @@ func TestFormatClass(t *testing.T) {
 		{"jpeg", true, "other"}, {"avi", true, "other"}, {"mp4 ", true, "other"}, {"webmm", true, "other"},
 		{"", true, "unknown"}, {"mp4", false, "unknown"},
 	} {
-		if got := formatNames[formatClass([]byte(tc.in), tc.hasMeta)]; got != tc.want {
-			t.Errorf("formatClass(%q, %v) = %s, want %s", tc.in, tc.hasMeta, got, tc.want)
+		if got := formatOf([]byte(tc.in), tc.hasMeta).String(); got != tc.want {
+			t.Errorf("formatOf(%q, %v) = %s, want %s", tc.in, tc.hasMeta, got, tc.want)
 		}
 	}
 }
@@ -95,7 +96,7 @@ func TestOutOfSpecLimits(t *testing.T) {
 		{"unsupported and small", a{HasMeta: true, Format: []byte("gif"), Resolution: []byte("100x100"), Size: 1, HasSize: true}, []string{"resolution_below_min", "format_unsupported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := makeRecord(&tc.a, &timeParser{})
+			r := makeRecord(&tc.a, time.UTC)
 			var got []string
 			for i, name := range reasonNames {
 				if r.reasons&(1<<i) != 0 {
@@ -121,40 +122,27 @@ func TestInvalidValuesLeftOutOfSums(t *testing.T) {
 		{HasMeta: true, Format: []byte("mp4"), Size: 1<<40 + 1, HasSize: true, DurationMs: 8 * 24 * 3600 * 1000, HasDuration: true},
 		{HasMeta: true, Format: []byte("mp4"), Size: 100, HasSize: true, DurationMs: 2500, HasDuration: true},
 	} {
-		r := makeRecord(&a, &timeParser{})
+		r := makeRecord(&a, time.UTC)
 		s.add(&r)
 	}
-	if s.Count[0] != 3 || s.Bytes[0] != 100 || s.DurMs[0] != 2500 {
-		t.Errorf("mp4 count %d bytes %d durMs %d; want 3, 100, 2500", s.Count[0], s.Bytes[0], s.DurMs[0])
+	if s.Count[FormatMP4] != 3 || s.Bytes[FormatMP4] != 100 || s.DurMs[FormatMP4] != 2500 {
+		t.Errorf("mp4 count %d bytes %d durMs %d; want 3, 100, 2500", s.Count[FormatMP4], s.Bytes[FormatMP4], s.DurMs[FormatMP4])
 	}
-	if s.Invalid[invalidFieldSize] != 2 || s.Invalid[invalidFieldDur] != 2 {
-		t.Errorf("invalid size %d duration %d; want 2 and 2", s.Invalid[invalidFieldSize], s.Invalid[invalidFieldDur])
+	if s.Invalid[InvalidSize] != 2 || s.Invalid[InvalidDuration] != 2 {
+		t.Errorf("invalid size %d duration %d; want 2 and 2", s.Invalid[InvalidSize], s.Invalid[InvalidDuration])
 	}
-	if s.SizeHist.n != 1 || s.DurHist.n != 1 || s.DurHist.sum != 2.5 {
-		t.Errorf("histograms: size n=%d, duration n=%d sum=%v", s.SizeHist.n, s.DurHist.n, s.DurHist.sum)
+	if s.SizeHist.Count != 1 || s.DurHist.Count != 1 || s.DurHist.Sum != 2.5 {
+		t.Errorf("histograms: size n=%d, duration n=%d sum=%v", s.SizeHist.Count, s.DurHist.Count, s.DurHist.Sum)
 	}
 }
 
 func TestHistogramBuckets(t *testing.T) {
-	var h hist
+	var h Hist
 	for _, v := range []float64{0, 10, 10.5, 60, 21600, 1e9} {
-		h.observe(durationBuckets, v)
+		h.observe(DurationBuckets, v)
 	}
-	c := h.cumulative(durationBuckets)
-	if c[10] != 2 || c[30] != 3 || c[60] != 4 || c[21600] != 5 || h.n != 6 {
-		t.Errorf("cumulative %v n=%d", c, h.n)
-	}
-}
-
-func TestConfiguredWorkspacesDeduplicated(t *testing.T) {
-	s, err := NewScraper(nil, Config{Workspaces: []string{"ws-a", "ws-b", "ws-a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.cfg.Workspaces; len(got) != 2 || got[0] != "ws-a" || got[1] != "ws-b" {
-		t.Errorf("workspaces %v, want [ws-a ws-b]", got)
-	}
-	if _, err := NewScraper(nil, Config{Workspaces: []string{"Bad_Name"}}); err == nil {
-		t.Error("an invalid workspace name was accepted")
+	c := h.Cumulative(DurationBuckets)
+	if c[10] != 2 || c[30] != 3 || c[60] != 4 || c[21600] != 5 || h.Count != 6 {
+		t.Errorf("cumulative %v n=%d", c, h.Count)
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package scrape
 
 import (
 	"math"
@@ -11,16 +11,16 @@ import (
 // checkIDSet verifies the set against the IDs it should hold.
 func checkIDSet(t *testing.T, s *idSet, want map[int64]bool) {
 	t.Helper()
-	if s.len() != len(want) || s.count() != len(want) {
-		t.Fatalf("len() = %d, count() = %d, want %d", s.len(), s.count(), len(want))
+	if s.count() != len(want) {
+		t.Fatalf("count() = %d, want %d", s.count(), len(want))
 	}
 	for id := range want {
 		if s.add(id) {
 			t.Fatalf("add(%d) of an ID already in the set reported it new", id)
 		}
 	}
-	if s.len() != len(want) || s.count() != len(want) {
-		t.Fatalf("after re-adding: len() = %d, count() = %d, want %d", s.len(), s.count(), len(want))
+	if s.count() != len(want) {
+		t.Fatalf("after re-adding: count() = %d, want %d", s.count(), len(want))
 	}
 }
 
@@ -159,8 +159,8 @@ func TestIDSetNegativeAndEdges(t *testing.T) {
 
 func TestIDSetZeroValue(t *testing.T) {
 	var s idSet
-	if s.len() != 0 || s.count() != 0 || s.bytes() != 0 {
-		t.Fatalf("empty set: len %d, count %d, bytes %d", s.len(), s.count(), s.bytes())
+	if s.count() != 0 || s.bytes() != 0 {
+		t.Fatalf("empty set: count %d, bytes %d", s.count(), s.bytes())
 	}
 }
 
@@ -191,9 +191,9 @@ func TestIDSetMemory(t *testing.T) {
 			runtime.ReadMemStats(&m1)
 			held := int64(m1.HeapAlloc) - int64(m0.HeapAlloc)
 			per := float64(s.bytes()) / n
-			t.Logf("%d IDs, %d groups: bytes() %d (%.2f B/ID), heap held %d", s.len(), len(s.groups), s.bytes(), per, held)
-			if s.len() != n || s.count() != n {
-				t.Fatalf("len %d, count %d, want %d", s.len(), s.count(), n)
+			t.Logf("%d IDs, %d groups: bytes() %d (%.2f B/ID), heap held %d", s.count(), len(s.groups), s.bytes(), per, held)
+			if s.count() != n {
+				t.Fatalf("count %d, want %d", s.count(), n)
 			}
 			if per > tc.max {
 				t.Errorf("%.2f bytes an ID, want at most %.1f", per, tc.max)

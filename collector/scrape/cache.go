@@ -1,4 +1,4 @@
-package collector
+package scrape
 
 import (
 	"sync"
@@ -22,6 +22,10 @@ type projectCache struct {
 	entries      map[cacheKey]*ProjectResult
 	hits, misses atomic.Int64
 	lastSweep    time.Time
+}
+
+func newProjectCache(ttl time.Duration) *projectCache {
+	return &projectCache{ttl: ttl, entries: map[cacheKey]*ProjectResult{}}
 }
 
 func keyOf(pr *ProjectResult) cacheKey {

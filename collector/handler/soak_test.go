@@ -1,4 +1,4 @@
-package collector
+package handler
 
 import (
 	"context"
@@ -193,9 +193,7 @@ func TestSoak(t *testing.T) {
 		}
 		// Passes left running by disconnected clients end on their own.
 		waitFor(t, 5*time.Second, "no API pass in flight", func() bool {
-			e.exp.mu.Lock()
-			defer e.exp.mu.Unlock()
-			return len(e.exp.flights) == 0
+			return e.h.flights.running() == 0
 		})
 		e.logs.mu.Lock()
 		e.logs.b.Reset()
@@ -303,9 +301,7 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 		return cl.open.Load() == 0
 	})
 	waitFor(t, time.Second, "the API pass over", func() bool {
-		e.exp.mu.Lock()
-		defer e.exp.mu.Unlock()
-		return len(e.exp.flights) == 0
+		return e.h.flights.running() == 0
 	})
 	if took := time.Since(t0); took > 500*time.Millisecond {
 		t.Errorf("API work took %v to stop after the client went away", took)

@@ -21,10 +21,12 @@ const (
 	OpGetWorkspace   Operation = "get_workspace"
 	OpListProjects   Operation = "list_projects"
 	OpListAssets     Operation = "list_assets"
+	OpImportStatus   Operation = "get_import_status"
+	OpAnalysisStatus Operation = "get_analysis_status"
 )
 
 // Operations lists every Operation, for pre-initialising metrics.
-var Operations = []Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets}
+var Operations = []Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets, OpImportStatus, OpAnalysisStatus}
 
 // Error is the one error type of the client: what was asked (Op, Target),
 // what came back (StatusCode, Code, Message) and whether trying again may

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,6 +32,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/collector"
 	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
 const name = "mediaintel_exporter"
@@ -67,6 +70,11 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		histograms    = app.Flag("scrape.histograms", "Export per-project asset size and duration histograms (--no-scrape.histograms to turn off).").Default("true").Bool()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		maxRequests   = app.Flag("web.max-requests", "Requests to /metrics, /probe and /discovery served at once; more get 503.").Default("16").Int()
+		statusWindow  = app.Flag("status.window", "Track the import and analysis status of assets created or updated within this window (0: off; --demo: 30m).").Default("0s").Duration()
+		statusRecheck = app.Flag("status.recheck", "Check a moving status (upload in progress, analysis waiting or running) again after this.").Default("1m").Duration()
+		statusVerify  = app.Flag("status.reverify", "Check a settled status again after this, even when the asset's updatedTime has not changed.").Default("6h").Duration()
+		statusRate    = app.Flag("status.rate", "Status requests per second, all together (below --mi.rate-limit when that is set).").Default("5").Float64()
+		statusFile    = app.Flag("status.state-file", "Keep the status tracker's state in this file across restarts (default: in memory).").String()
 		demo          = app.Flag("demo", "Serve synthetic demo data from a built-in API simulator; needs no NCP account.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultPort)
 	)
@@ -93,6 +101,10 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		{*timeoutOffset < 0, "--scrape.timeout-offset", "0 or more"},
 		{*cacheTTL < 0, "--scrape.cache-ttl", "0 (off) or more"},
 		{*maxRequests < 1, "--web.max-requests", "at least 1"},
+		{*statusWindow < 0, "--status.window", "0 (off) or more"},
+		{*statusRecheck <= 0, "--status.recheck", "more than 0"},
+		{*statusVerify <= 0, "--status.reverify", "more than 0"},
+		{*statusRate <= 0, "--status.rate", "more than 0"},
 	} {
 		if c.bad {
 			logger.Error("invalid flag value", "flag", c.flag, "want", c.want)
@@ -111,6 +123,9 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		*apiURL = sim.URL
 		creds = client.Static(client.NewCredentials(mitest.DefaultAccessKey, mitest.DefaultSecretKey))
 		logger.Warn("demo mode: serving SYNTHETIC data from the built-in API simulator", "api_url", sim.URL)
+		if *statusWindow == 0 {
+			*statusWindow = 30 * time.Minute
+		}
 	} else {
 		var err error
 		creds, err = loadCredentials(*akFile, *skFile, getenv)
@@ -150,6 +165,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	}
 
 	cfg := client.Config{
+		Transport:    client.NewTransport(*concurrency), // one pool for the scrapes and the status checks
 		BaseURL:      *apiURL,
 		Credentials:  creds,
 		PageSize:     *pageSize,
@@ -168,6 +184,36 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		logger.Error("invalid API client configuration", "err", err)
 		return 1
 	}
+	var tracker *status.Tracker
+	if *statusWindow > 0 {
+		// The status calls have a budget of their own, below the shared one.
+		budget := client.Limiters{client.NewAdaptiveLimiter(*statusRate, 1)}
+		if limiter != nil {
+			budget = append(budget, limiter)
+		}
+		scfg := cfg
+		scfg.Limiter = budget
+		statusAPI, err := client.New(scfg)
+		if err != nil {
+			logger.Error("invalid API client configuration", "err", err)
+			return 1
+		}
+		tracker, err = status.New(statusAPI, status.Config{
+			Window:    *statusWindow,
+			Recheck:   *statusRecheck,
+			Reverify:  *statusVerify,
+			Workers:   min(16, max(1, int(math.Ceil(*statusRate)))),
+			StateFile: *statusFile,
+			APIURL:    *apiURL,
+			Logger:    logger.With("component", "status"),
+		})
+		if err != nil {
+			logger.Error("status tracking", "err", err)
+			return 1
+		}
+		collector.RegisterStatusMetrics(process, tracker)
+		logger.Info("tracking the status of recent assets", "window", *statusWindow, "rate", *statusRate, "state_file", *statusFile)
+	}
 	scraper, err := scrape.NewScraper(api, scrape.Config{
 		Workspaces:     *workspaces,
 		ProjectInclude: filters[0],
@@ -176,6 +222,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		CountOnlyAll:   *countOnlyAll,
 		Concurrency:    *concurrency,
 		CacheTTL:       *cacheTTL,
+		Tracker:        tracker,
 		Logger:         logger,
 	})
 	if err != nil {
@@ -221,6 +268,11 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		mux.Handle("/", landing)
 	}
 
+	var background sync.WaitGroup
+	if tracker != nil {
+		// Stopped with the server; it commits its state file on the way out.
+		background.Go(func() { tracker.Run(ctx) })
+	}
 	srv := newHTTPServer(mux)
 	go func() {
 		<-ctx.Done()
@@ -228,7 +280,10 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
 	}()
-	if err := web.ListenAndServe(srv, toolkitFlags, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = web.ListenAndServe(srv, toolkitFlags, logger)
+	stop() // the server may have failed before a signal: stop the tracker too
+	background.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("server failed", "err", err)
 		return 1
 	}

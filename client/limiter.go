@@ -93,3 +93,24 @@ func (l *AdaptiveLimiter) WaitSeconds() float64 { return time.Duration(l.waitNan
 // Reductions is how many times a 429 lowered the rate (at most once a
 // second; the 429 answers themselves are counted by the caller's Observer).
 func (l *AdaptiveLimiter) Reductions() int64 { return l.reductions.Load() }
+
+// Limiters waits for each of its limiters in turn, and tells each of them
+// of a 429: for calls that have a budget of their own below a shared one.
+type Limiters []Limiter
+
+// Wait implements Limiter.
+func (ls Limiters) Wait(ctx context.Context) error {
+	for _, l := range ls {
+		if err := l.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Throttled implements Limiter.
+func (ls Limiters) Throttled() {
+	for _, l := range ls {
+		l.Throttled()
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
 // Namespace prefixes every metric of the exporter.
@@ -55,6 +56,12 @@ var (
 	byResDesc       = newDesc("assets_by_resolution", "Assets by resolution class of their shorter side.", "workspace", "project_id", "resolution")
 	sizeHistDesc    = newDesc("asset_size_distribution_bytes", "Distribution of the sizes of the project's assets (every format).", labelsProject...)
 	durHistDesc     = newDesc("video_duration_distribution_seconds", "Distribution of the durations of the project's videos (mp4, mkv, mov, webm).", labelsProject...)
+
+	recentDesc         = newDesc("recent_assets", "Recent assets of the project (created or updated within --status.window), de-duplicated.", labelsProject...)
+	importStatusDesc   = newDesc("recent_assets_import_status", "Recent assets by last known upload status; the statuses sum to recent_assets.", "workspace", "project_id", "status")
+	analysisStatusDesc = newDesc("recent_assets_analysis_status", "Recent assets by last known analysis status (not_imported until the upload is COMPLETED); the statuses sum to recent_assets.", "workspace", "project_id", "status")
+	failuresDesc       = newDesc("recent_assets_analysis_failures", "Recent assets whose analysis failed, by the reason read from the failure message.", "workspace", "project_id", "reason")
+	oldestPendingDesc  = newDesc("analysis_oldest_pending_seconds", "How long the longest-waiting recent asset has been seen waiting for or in analysis (WAIT_ANALYZE or ANALYZING); 0 when none is.", labelsProject...)
 )
 
 // ResultOptions say which optional series a ResultCollector exports.
@@ -83,7 +90,8 @@ func NewResultCollector(res *scrape.Result, opts ResultOptions) *ResultCollector
 func (c *ResultCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{upDesc, durationDesc, timeoutDesc, wsSuccessDesc, wsProjectsDesc, wsMonthlyDesc,
 		projInfoDesc, projSuccessDesc, projDurationDesc, projReportDesc, cacheAgeDesc, assetsDesc, bytesDesc, secondsDesc,
-		lastCreatedDesc, lastUpdatedDesc, invalidDesc, outOfSpecDesc, byResDesc, sizeHistDesc, durHistDesc} {
+		lastCreatedDesc, lastUpdatedDesc, invalidDesc, outOfSpecDesc, byResDesc, sizeHistDesc, durHistDesc,
+		recentDesc, importStatusDesc, analysisStatusDesc, failuresDesc, oldestPendingDesc} {
 		ch <- d
 	}
 }
@@ -137,6 +145,9 @@ func (c *ResultCollector) collectProject(ch chan<- prometheus.Metric, p *scrape.
 		ch <- gauge(cacheAgeDesc, age, ws, id)
 	}
 	ch <- gauge(projReportDesc, float64(p.Reported), ws, id)
+	if st := p.Status; st != nil {
+		collectStatus(ch, st, ws, id)
+	}
 	s := p.Stats
 	if s == nil {
 		return // count-only
@@ -169,4 +180,20 @@ func (c *ResultCollector) collectProject(ch chan<- prometheus.Metric, p *scrape.
 		ch <- prometheus.MustNewConstHistogram(sizeHistDesc, s.SizeHist.Count, s.SizeHist.Sum, s.SizeHist.Cumulative(scrape.SizeBuckets), ws, id)
 		ch <- prometheus.MustNewConstHistogram(durHistDesc, s.DurHist.Count, s.DurHist.Sum, s.DurHist.Cumulative(scrape.DurationBuckets), ws, id)
 	}
+}
+
+// collectStatus exports the status tracker's summary of one project,
+// every label value present.
+func collectStatus(ch chan<- prometheus.Metric, st *status.Summary, ws, id string) {
+	ch <- gauge(recentDesc, float64(st.Recent), ws, id)
+	for s := range status.ImportState(status.NumImportStates) {
+		ch <- gauge(importStatusDesc, float64(st.Import[s]), ws, id, s.String())
+	}
+	for s := range status.AnalysisState(status.NumAnalysisStates) {
+		ch <- gauge(analysisStatusDesc, float64(st.Analysis[s]), ws, id, s.String())
+	}
+	for r := range status.FailureReason(status.NumReasons) {
+		ch <- gauge(failuresDesc, float64(st.Failures[r]), ws, id, r.String())
+	}
+	ch <- gauge(oldestPendingDesc, st.OldestPending.Seconds(), ws, id)
 }

@@ -1,12 +1,14 @@
 package collector
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
 // APIMetrics counts and times the client's requests for the life of the
@@ -106,4 +108,51 @@ func NewServingMetrics(reg prometheus.Registerer) *ServingMetrics {
 	}
 	reg.MustRegister(m.Coalesced, m.Rejected)
 	return m
+}
+
+var (
+	statusChecksDesc = newDesc("status_checks_total", "Status calls the tracker made, by kind (import or analysis) and result (HTTP status, or error when no answer came).", "kind", "result")
+	statusQueueDesc  = newDesc("status_queue_assets", "Status checks due now and not yet made.")
+	statusLagDesc    = newDesc("status_check_lag_seconds", "How overdue the most overdue status check is; growing, it says --status.rate is too low for the window.")
+	observedDesc     = newDesc("analyses_observed_total", "Analyses the tracker saw end, by how (completed, failed, cancelled): rate() of it is the analysis throughput of recent assets.", "workspace", "project_id", "status")
+)
+
+// RegisterStatusMetrics exports the status tracker's process-lifetime
+// figures.
+func RegisterStatusMetrics(reg prometheus.Registerer, t *status.Tracker) {
+	reg.MustRegister(statusCollector{t})
+}
+
+type statusCollector struct{ t *status.Tracker }
+
+func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- statusChecksDesc
+	ch <- statusQueueDesc
+	ch <- statusLagDesc
+	ch <- observedDesc
+}
+
+func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.t.Stats()
+	counter := func(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+		return prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	seen := map[[2]string]bool{}
+	for _, cc := range st.Checks {
+		seen[[2]string{cc.Kind.String(), cc.Result}] = true
+		ch <- counter(statusChecksDesc, float64(cc.N), cc.Kind.String(), cc.Result)
+	}
+	for k := range status.CheckKind(status.NumCheckKinds) {
+		if !seen[[2]string{k.String(), "200"}] {
+			ch <- counter(statusChecksDesc, 0, k.String(), "200")
+		}
+	}
+	ch <- gauge(statusQueueDesc, float64(st.Queue))
+	ch <- gauge(statusLagDesc, st.Lag.Seconds())
+	for _, o := range st.Observed {
+		id := strconv.FormatInt(o.ProjectID, 10)
+		for _, s := range []status.AnalysisState{status.AnalysisCompleted, status.AnalysisFailed, status.AnalysisCancelled} {
+			ch <- counter(observedDesc, float64(o.N[s]), o.Workspace, id, s.String())
+		}
+	}
 }

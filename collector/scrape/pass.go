@@ -2,12 +2,14 @@ package scrape
 
 import (
 	"context"
+	"math"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
 // pass is the state of one Scrape call and holds its two bounds (the
@@ -50,6 +52,11 @@ type projectList struct {
 	stats   Stats
 	minSeen int64
 	maxSeen int64
+	// since is the start of the status tracker's window (Unix seconds);
+	// recent collects the assets created or updated since then. Without a
+	// tracker since is MaxInt64 and nothing is collected.
+	since  int64
+	recent []status.Asset
 }
 
 var recordPool = sync.Pool{New: func() any { s := make([]record, 0, client.MaxPageSize); return &s }}
@@ -58,8 +65,11 @@ var recordPool = sync.Pool{New: func() any { s := make([]record, 0, client.MaxPa
 // Concurrency pages of one project at once), merging each page into the
 // aggregate (de-duplicated by asset ID) once it is complete. changed
 // reports whether totalCount moved between pages.
-func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats, reported int64, changed bool, err error) {
-	pl := &projectList{minSeen: -1}
+func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats, recent []status.Asset, reported int64, changed bool, err error) {
+	pl := &projectList{minSeen: -1, since: math.MaxInt64}
+	if t := p.s.cfg.Tracker; t != nil {
+		pl.since = t.Since()
+	}
 	loc := p.s.api.Location()
 	fetch := func(ctx context.Context, page int) (client.PageInfo, error) {
 		recs := recordPool.Get().(*[]record)
@@ -81,7 +91,7 @@ func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats,
 	}
 	first, err := fetch(ctx, 1)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, nil, 0, false, err
 	}
 	pages := client.PageCount(first, p.s.api.PageSize())
 	g, gctx := errgroup.WithContext(ctx)
@@ -96,12 +106,12 @@ func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats,
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, 0, false, err
+		return nil, nil, 0, false, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, 0, false, err
+		return nil, nil, 0, false, err
 	}
-	return &pl.stats, first.TotalCount, pl.minSeen != pl.maxSeen, nil
+	return &pl.stats, pl.recent, first.TotalCount, pl.minSeen != pl.maxSeen, nil
 }
 
 func (pl *projectList) merge(recs []record, total int64) {
@@ -124,5 +134,8 @@ func (pl *projectList) merge(recs []record, total int64) {
 			pl.stats.WithoutID++
 		}
 		pl.stats.add(r)
+		if r.hasID && (r.created >= pl.since || r.updated >= pl.since) {
+			pl.recent = append(pl.recent, status.Asset{ID: r.id, Created: r.created, Updated: r.updated})
+		}
 	}
 }

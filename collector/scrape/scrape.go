@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
 // Config selects what a Scraper reads and bounds how it reads it.
@@ -40,7 +41,11 @@ type Config struct {
 	// CacheTTL, when positive, serves a project's asset figures from memory
 	// while they are younger than it. Only complete listings are cached.
 	CacheTTL time.Duration
-	Logger   *slog.Logger
+	// Tracker, when set, is told the recent assets of every complete
+	// listing (not of count-only projects), and its summary of each listed
+	// project goes into the Result.
+	Tracker *status.Tracker
+	Logger  *slog.Logger
 }
 
 // Scraper makes passes over the API. It is safe for concurrent use.
@@ -151,6 +156,9 @@ type ProjectResult struct {
 	At time.Time
 	// FromCache is true when the figures were served from the cache.
 	FromCache bool
+	// Status is the status tracker's summary of the project's recent
+	// assets; nil without a tracker, for count-only and failed projects.
+	Status *status.Summary
 }
 
 // Scrape makes one pass over scope. It returns when every request it
@@ -374,6 +382,10 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 			// Served as listed at hit.At, taking no time now.
 			pr.Success, pr.Reported, pr.Stats, pr.FromCache = true, hit.Reported, hit.Stats, true
 			pr.At, pr.Duration = hit.At, 0
+			if t := p.s.cfg.Tracker; t != nil && !pr.CountOnly {
+				sum := t.Summary(pr.Workspace, pr.Project.ID)
+				pr.Status = &sum
+			}
 			return
 		}
 		defer func() {
@@ -399,10 +411,10 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 		}
 		return
 	}
-	stats, reported, changed, err := p.listAssets(ctx, pr)
+	stats, recent, reported, changed, err := p.listAssets(ctx, pr)
 	if err == nil && changed {
 		log.Info("asset list changed while it was paged; paging it again")
-		stats, reported, changed, err = p.listAssets(ctx, pr)
+		stats, recent, reported, changed, err = p.listAssets(ctx, pr)
 		if err == nil && changed {
 			log.Warn("asset list changed again while it was paged; exporting the de-duplicated count", "counted", stats.Unique, "reported", reported)
 		}
@@ -417,6 +429,10 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 		return
 	}
 	pr.Success, pr.Stats, pr.Reported = true, stats, reported
+	if t := p.s.cfg.Tracker; t != nil {
+		sum := t.Observe(pr.Workspace, pr.Project.ID, recent)
+		pr.Status = &sum
+	}
 	log.Debug("project listed", "assets", stats.Unique, "reported", reported, "duplicates", stats.Duplicates,
 		"without_id", stats.WithoutID, "duration", time.Since(start))
 }

@@ -256,8 +256,9 @@ func New(api API, cfg Config) (*Tracker, error) {
 	return t, nil
 }
 
-// Window is the recency window.
-func (t *Tracker) Window() time.Duration { return t.cfg.Window }
+// Since is the start of the recency window now, in Unix seconds: an
+// asset created or updated since then is recent.
+func (t *Tracker) Since() int64 { return t.now().Add(-t.cfg.Window).Unix() }
 
 func (t *Tracker) project(ws string, id int64) *project {
 	k := projectKey{ws, id}

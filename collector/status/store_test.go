@@ -88,7 +88,9 @@ func TestStateFileSetAside(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_ = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("schema"), []byte("mediaintel-status-0")) })
+			_ = db.Update(func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put([]byte("schema"), []byte("mediaintel-status-0"))
+			})
 			db.Close()
 		}, "https://mi.example", "another version"},
 		{"foreign bolt file", func(t *testing.T, path string) {

@@ -190,7 +190,7 @@ func TestWindow(t *testing.T) {
 	tr.Observe("ws", 1, []Asset{
 		{ID: 1, Created: old, Updated: t0.Add(-time.Minute).Unix()}, // updated recently
 		{ID: 2, Created: t0.Add(-50 * time.Minute).Unix()},          // created recently
-		{ID: 3, Created: old, Updated: old},                          // the scrape filters these; the tracker too
+		{ID: 3, Created: old, Updated: old},                         // the scrape filters these; the tracker too
 	})
 	tr.checkDue(context.Background())
 	if api.perAsset[3] != 0 || api.perAsset[1] != 2 || api.perAsset[2] != 2 {
@@ -315,16 +315,16 @@ func TestBadAnswers(t *testing.T) {
 
 func TestReasons(t *testing.T) {
 	for msg, want := range map[string]FailureReason{
-		"An error occurred during video analysis (video parsing failure).":              ReasonMediaParsing,
-		"An error occurred during video analysis (person extraction failure).":          ReasonPersonExtraction,
-		"An error occurred during video analysis (keyword encoding failure).":           ReasonKeywordEncoding,
-		"An error occurred while processing the analysis result.":                       ReasonResultProcessing,
-		"영상 분석 중 오류가 발생했습니다(영상 파싱 실패).":                                              ReasonMediaParsing,
-		"영상 분석 중 오류가 발생했습니다(인물 추출 실패).":                                              ReasonPersonExtraction,
-		"영상 분석 중 오류가 발생했습니다(키워드 인코딩 실패).":                                            ReasonKeywordEncoding,
-		"분석 결과 처리 중 오류가 발생했습니다.":                                                      ReasonResultProcessing,
-		"":                                                                              ReasonOther,
-		"GPU out of memory":                                                             ReasonOther,
+		"An error occurred during video analysis (video parsing failure).":     ReasonMediaParsing,
+		"An error occurred during video analysis (person extraction failure).": ReasonPersonExtraction,
+		"An error occurred during video analysis (keyword encoding failure).":  ReasonKeywordEncoding,
+		"An error occurred while processing the analysis result.":              ReasonResultProcessing,
+		"영상 분석 중 오류가 발생했습니다(영상 파싱 실패).":                                        ReasonMediaParsing,
+		"영상 분석 중 오류가 발생했습니다(인물 추출 실패).":                                        ReasonPersonExtraction,
+		"영상 분석 중 오류가 발생했습니다(키워드 인코딩 실패).":                                      ReasonKeywordEncoding,
+		"분석 결과 처리 중 오류가 발생했습니다.":                                               ReasonResultProcessing,
+		"":                  ReasonOther,
+		"GPU out of memory": ReasonOther,
 	} {
 		if got := reasonOf(msg); got != want {
 			t.Errorf("reasonOf(%q) = %v, want %v", msg, got, want)

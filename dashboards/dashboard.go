@@ -163,6 +163,7 @@ func Build() (dashboard.Dashboard, error) {
 	projects(b)
 	usage(b)
 	assetHealth(b)
+	pipeline(b)
 	exporterHealth(b)
 
 	d, err := b.Build()
@@ -357,6 +358,54 @@ func assetHealth(b *dashboard.DashboardBuilder) {
 		WithPanel(tsPanel("Asset size p50 / p95", "Median and 95th percentile asset size, estimated from the histogram buckets.", units.BytesIEC).
 			WithTarget(q(quantile("0.5", "ncp_mediaintel_asset_size_distribution_bytes"), "p50")).
 			WithTarget(q(quantile("0.95", "ncp_mediaintel_asset_size_distribution_bytes"), "p95")).Span(8))
+}
+
+// pipeline is the analysis pipeline row: what the status tracker knows of
+// recent assets (--status.window) and of itself.
+func pipeline(b *dashboard.DashboardBuilder) {
+	sum := func(metric, by string) string {
+		return `sum by (` + by + `) (` + metric + `{` + projSel + `})`
+	}
+	b.WithRow(dashboard.NewRowBuilder("Analysis pipeline")).
+		WithPanel(statPanel("Recent assets", "Assets created or updated within the exporter's --status.window, whose import and analysis it tracks.", units.Short,
+			qi(`sum(ncp_mediaintel_recent_assets{`+projSel+`})`, "")).Span(4)).
+		WithPanel(statPanel("Oldest pending analysis", "How long the longest-waiting recent asset has been queued for or in analysis. Over an hour for 15 minutes fires MediaIntelAnalysisBacklogStuck.", units.Seconds,
+			qi(`max(ncp_mediaintel_analysis_oldest_pending_seconds{`+projSel+`})`, "")).
+			Thresholds(thresholds(step(nil, "green"), step(ptr(1800.0), "orange"), step(ptr(3600.0), "red"))).
+			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(statPanel("Analyses failed, 1h", "Analyses of recent assets the exporter saw fail in the last hour.", units.Short,
+			qi(`sum(increase(ncp_mediaintel_analyses_observed_total{status="failed", `+projSel+`}[1h]))`, "")).
+			Thresholds(thresholds(step(nil, "green"), step(ptr(1.0), "red"))).
+			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(statPanel("Imports failed", "Recent assets whose upload failed (FAILED, FILE_NOT_EXIST or INVALID_METADATA).", units.Short,
+			qi(`sum(ncp_mediaintel_recent_assets_import_status{status=~"failed|file_not_exist|invalid_metadata", `+projSel+`})`, "")).
+			Thresholds(thresholds(step(nil, "green"), step(ptr(1.0), "red"))).
+			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(statPanel("Status checks due", "Status checks that are due and not yet made; with the lag, the sign that --status.rate is too low for the window.", units.Short,
+			qi(`sum(ncp_mediaintel_status_queue_assets)`, "")).Span(4)).
+		WithPanel(statPanel("Status check lag", "How overdue the most overdue status check is. Over 10 minutes for 30 minutes fires MediaIntelStatusBudgetTooSmall.", units.Seconds,
+			qi(`max(ncp_mediaintel_status_check_lag_seconds)`, "")).
+			Thresholds(thresholds(step(nil, "green"), step(ptr(300.0), "orange"), step(ptr(600.0), "red"))).
+			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(tsPanel("Analysis status of recent assets", "Recent assets by the last known status of their latest analysis, stacked: the stack is every recent asset.", units.Short).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			WithTarget(q(sum("ncp_mediaintel_recent_assets_analysis_status", "status"), "{{status}}")).Span(12)).
+		WithPanel(tsPanel("Import status of recent assets", "Recent assets by the last known status of their upload, stacked.", units.Short).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			WithTarget(q(sum("ncp_mediaintel_recent_assets_import_status", "status"), "{{status}}")).Span(12)).
+		WithPanel(tsPanel("Oldest pending analysis by project", "How long each project's longest-waiting recent asset has been queued for or in analysis.", units.Seconds).
+			WithTarget(q(`max by (workspace, project_id) (ncp_mediaintel_analysis_oldest_pending_seconds{`+projSel+`})`, "{{workspace}}/{{project_id}}")).
+			Min(0).Span(8)).
+		WithPanel(barPanel("Analysis failures by reason", "Recent assets whose analysis failed, by the reason in the failure message.", units.Short,
+			qi(sum("ncp_mediaintel_recent_assets_analysis_failures", "reason"), "{{reason}}"))).
+		WithPanel(tsPanel("Analysis throughput", "Analyses of recent assets the exporter saw end, per hour, by outcome.", units.Short).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			WithTarget(q(`sum by (status) (rate(ncp_mediaintel_analyses_observed_total{`+projSel+`}[$__rate_interval])) * 3600`, "{{status}} / h")).Span(8)).
+		WithPanel(tsPanel("Status tracker", "The tracker's checks due and not made, and its lag: both should stay near zero.", units.Short).
+			WithTarget(q(`sum(ncp_mediaintel_status_queue_assets)`, "checks due")).
+			WithTarget(q(`max(ncp_mediaintel_status_check_lag_seconds)`, "lag (s)")).Span(12)).
+		WithPanel(tsPanel("Status checks by result", "Status calls per second, by kind and HTTP status (\"error\": no answer). 404 is an asset deleted since it was listed.", units.RequestsPerSecond).
+			WithTarget(q(`sum by (kind, result) (rate(ncp_mediaintel_status_checks_total[$__rate_interval]))`, "{{kind}} {{result}}")).Span(12))
 }
 
 func exporterHealth(b *dashboard.DashboardBuilder) {

@@ -142,7 +142,7 @@ func TestDashboardModel(t *testing.T) {
 			t.Errorf("panel %q has no query", title)
 		}
 	}
-	wantRows := []string{"Overview", "By format", "Growth", "Projects", "Usage", "Asset health", "Exporter health"}
+	wantRows := []string{"Overview", "By format", "Growth", "Projects", "Usage", "Asset health", "Analysis pipeline", "Exporter health"}
 	if strings.Join(rows, "|") != strings.Join(wantRows, "|") {
 		t.Errorf("rows %q, want %q", rows, wantRows)
 	}

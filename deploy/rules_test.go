@@ -67,6 +67,8 @@ func TestRulesConventions(t *testing.T) {
 		"MediaIntelScrapeNearTimeout", "MediaIntelAPIThrottled", "MediaIntelAPIErrors",
 		"MediaIntelProjectAssetsDropped", "MediaIntelProjectBytesDropped",
 		"MediaIntelWorkspaceNearProjectLimit", "MediaIntelOutOfSpecAssetsAppeared",
+		"MediaIntelAnalysisBacklogStuck", "MediaIntelAnalysesFailing", "MediaIntelImportsFailing",
+		"MediaIntelStatusBudgetTooSmall",
 	}
 	for _, name := range want {
 		if _, ok := blocks[name]; !ok {

@@ -42,6 +42,9 @@ type Project struct {
 	// Synthetic, when not nil, appends Synthetic.Count generated assets after
 	// Assets without storing them.
 	Synthetic *SyntheticAssets
+	// Pipeline moves the import and analysis status of the project's assets
+	// (nil: DefaultPipeline).
+	Pipeline *Pipeline
 }
 
 // AssetCount is the number of assets the project lists.

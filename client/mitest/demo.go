@@ -1,10 +1,27 @@
 package mitest
 
-// Coordinates of the demo project whose asset list always fails.
+import (
+	"strconv"
+	"time"
+)
+
+// Coordinates of the demo project whose asset list always fails, and of
+// the one whose analysis queue is stuck.
 const (
 	DemoFailingWorkspace       = "media-staging"
 	DemoFailingProject   int64 = 2003
+	DemoStuckWorkspace         = "media-prod"
+	DemoStuckProject     int64 = 1004
 )
+
+// DemoUploadEvery is how often a new asset arrives in the demo, in one
+// project after the other (not the failing one): the growth panels and
+// the analysis pipeline move on their own.
+const DemoUploadEvery = 3 * time.Second
+
+// demoFirstUploadID is the assetId of the first demo upload, above every
+// generated demo asset.
+const demoFirstUploadID = 50_000_001
 
 type demoProject struct {
 	id     int64
@@ -68,6 +85,11 @@ func DemoInventory() *Inventory {
 				UpdatedTime:     "2025-04-23T17:13:37",
 				Synthetic:       &SyntheticAssets{Count: dp.assets, Seed: dp.id * 7919, FirstID: nextID},
 			})
+			if dw.name == DemoStuckWorkspace && dp.id == DemoStuckProject {
+				stuck := DefaultPipeline
+				stuck.Stuck = true
+				ws.Projects[len(ws.Projects)-1].Pipeline = &stuck
+			}
 			nextID += int64(dp.assets)
 		}
 		inv.Workspaces = append(inv.Workspaces, ws)
@@ -80,9 +102,49 @@ func DemoInventory() *Inventory {
 var DemoFault = Fault{Status: 503, Body: BodyGateway, ErrorCode: "500"}
 
 // NewDemoServer starts a server with DemoInventory whose failing project
-// always answers DemoFault.
+// always answers DemoFault, and into which a new asset is uploaded every
+// DemoUploadEvery until it is closed.
 func NewDemoServer(opts ...Option) *Server {
 	s := NewServer(DemoInventory(), opts...)
 	s.SetFault(Scope{Operation: OpListAssets, Workspace: DemoFailingWorkspace, ProjectID: DemoFailingProject}, DemoFault)
+	s.bg.Go(func() {
+		t := time.NewTicker(DemoUploadEvery)
+		defer t.Stop()
+		for n := int64(0); ; n++ {
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+				s.Update(func(inv *Inventory) { demoUpload(inv, n, s.cfg.clock()) })
+			}
+		}
+	})
 	return s
+}
+
+// demoUpload adds upload n, created at now, to the next project in turn.
+func demoUpload(inv *Inventory, n int64, now time.Time) {
+	var targets []*Project
+	for _, ws := range inv.Workspaces {
+		for _, p := range ws.Projects {
+			if !(ws.Name == DemoFailingWorkspace && p.ID == DemoFailingProject) {
+				targets = append(targets, p)
+			}
+		}
+	}
+	p := targets[n%int64(len(targets))]
+	formats := []string{"mp4", "mov", "mp4", "png", "jpg", "mkv", "webm", "heic"}
+	format := formats[n%int64(len(formats))]
+	meta := &Meta{Format: Ptr(format), Resolution: Ptr("1920x1080"), Size: Ptr(int64(40_000_000 + 7_919*n%9_000_000))}
+	if format == "png" || format == "jpg" || format == "heic" {
+		meta.Size = Ptr(int64(900_000 + 7_919*n%4_000_000))
+	} else {
+		meta.DurationMs = Ptr(int64(60_000 + 7_919*n%1_800_000))
+	}
+	at := now.In(seoul).Format("2006-01-02T15:04:05")
+	p.Assets = append(p.Assets, Asset{
+		ID: Ptr(demoFirstUploadID + n), FileName: Ptr("upload-" + strconv.FormatInt(n, 10) + "." + format),
+		Key: Ptr("uploads/" + strconv.FormatInt(n, 10) + "." + format), Meta: meta,
+		CreateUserName: Ptr("uploader"), CreatedTime: Ptr(at), UpdateUserName: Ptr("uploader"), UpdatedTime: Ptr(at),
+	})
 }

@@ -117,7 +117,8 @@ type reqInfo struct {
 	workspace string
 	projectID int64
 	hasPID    bool
-	page      int // 0 when the operation is not paged
+	page      int   // 0 when the operation is not paged
+	assetID   int64 // status calls; 0 when absent or not a number
 }
 
 func (sc Scope) matches(ri *reqInfo) bool {

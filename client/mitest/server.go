@@ -43,9 +43,11 @@ const (
 	OpGetWorkspace   Operation = "get_workspace"
 	OpListProjects   Operation = "list_projects"
 	OpListAssets     Operation = "list_assets"
+	OpImportStatus   Operation = "get_import_status"
+	OpAnalysisStatus Operation = "get_analysis_status"
 )
 
-var allOps = [...]Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets}
+var allOps = [...]Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets, OpImportStatus, OpAnalysisStatus}
 
 func opIndex(op Operation) int {
 	for i, o := range allOps {
@@ -130,9 +132,13 @@ type Server struct {
 	pages      map[pageKey][]byte
 	cacheBytes int64
 
+	statusMu sync.Mutex
+	statuses map[assetKey]AssetStatus
+
 	closeMu   sync.Mutex
 	closed    bool
 	handlers  sync.WaitGroup
+	bg        sync.WaitGroup // background work (the demo's uploads), ended by done
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -209,6 +215,7 @@ func (s *Server) Close() {
 		_ = s.srv.Close()
 		close(s.done)
 		s.handlers.Wait()
+		s.bg.Wait()
 	})
 }
 
@@ -439,12 +446,32 @@ func route(path string) (ri reqInfo, ok bool) {
 		return ri, false
 	}
 	pid, rest, _ := strings.Cut(rest, "/")
-	if pid == "" || rest != "assets" {
-		return ri, false
-	}
-	ri.op = OpListAssets
 	if v, ok := parseDigits(pid, 1<<62); ok {
 		ri.projectID, ri.hasPID = v, true
+	}
+	if pid == "" {
+		return ri, false
+	}
+	if rest == "assets" {
+		ri.op = OpListAssets
+		return ri, true
+	}
+	// assets/{asset_id}/import-status and assets/{asset_id}/index/status
+	rest, found = strings.CutPrefix(rest, "assets/")
+	if !found {
+		return ri, false
+	}
+	aid, rest, _ := strings.Cut(rest, "/")
+	switch rest {
+	case "import-status":
+		ri.op = OpImportStatus
+	case "index/status":
+		ri.op = OpAnalysisStatus
+	default:
+		return ri, false
+	}
+	if v, ok := parseDigits(aid, 1<<62); ok {
+		ri.assetID = v
 	}
 	return ri, true
 }
@@ -672,6 +699,19 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 		}
 		s.cacheMu.Unlock()
 		return 200, b
+	case OpImportStatus, OpAnalysisStatus:
+		wi := s.index[ri.workspace]
+		if wi == nil || !ri.hasPID || wi.projects[ri.projectID] == nil || ri.assetID == 0 {
+			return 404, append(b, notFoundBody...)
+		}
+		st, ok := s.assetStatus(ri.workspace, wi.projects[ri.projectID], ri.assetID)
+		if !ok {
+			return 404, append(b, notFoundBody...)
+		}
+		if ri.op == OpImportStatus {
+			return 200, appendImportStatus(b, ri.assetID, st, o)
+		}
+		return 200, appendAnalysisStatus(b, ri.assetID, st, o)
 	}
 	return 404, append(b, notFoundBody...)
 }

@@ -175,7 +175,11 @@ func TestNotFoundAndMethods(t *testing.T) {
 		{"/api/v1/workspaces/", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
 		{"/api/v1/workspaces/ws-one/", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
 		{"/api/v1/workspaces/ws-one/projects/10", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
-		{"/api/v1/workspaces/ws-one/projects/10/assets/5/import-status", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		{"/api/v1/workspaces/ws-one/projects/10/assets/5/import-status", 404, notFoundBody}, // no asset 5
+		{"/api/v1/workspaces/ws-one/projects/10/assets/5/index/status", 404, notFoundBody},
+		{"/api/v1/workspaces/nope/projects/10/assets/5/import-status", 404, notFoundBody},
+		{"/api/v1/workspaces/ws-one/projects/10/assets/5/analyze-status", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		{"/api/v1/workspaces/ws-one/projects/10/assets/5/index", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
 		{"/api/v2/workspaces", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
 		{"/", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
 	}

@@ -132,8 +132,9 @@ type Server struct {
 	pages      map[pageKey][]byte
 	cacheBytes int64
 
-	statusMu sync.Mutex
-	statuses map[assetKey]AssetStatus
+	statusMu     sync.Mutex
+	statuses     map[assetKey]AssetStatus
+	statusCounts map[assetKey]int64
 
 	closeMu   sync.Mutex
 	closed    bool
@@ -323,6 +324,9 @@ func (s *Server) ResetCounters() {
 	s.projMu.Lock()
 	clear(s.projCounts)
 	s.projMu.Unlock()
+	s.statusMu.Lock()
+	clear(s.statusCounts)
+	s.statusMu.Unlock()
 }
 
 // SignRequest sets the authentication headers of req for the given
@@ -369,10 +373,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.ops[opIndex(ri.op)].Add(1)
-	if ri.op == OpListAssets && ri.hasPID {
+	switch {
+	case ri.op == OpListAssets && ri.hasPID:
 		s.projMu.Lock()
 		s.projCounts[projKey{ri.workspace, ri.projectID}]++
 		s.projMu.Unlock()
+	case ri.op == OpImportStatus || ri.op == OpAnalysisStatus:
+		s.statusMu.Lock()
+		if s.statusCounts == nil {
+			s.statusCounts = map[assetKey]int64{}
+		}
+		s.statusCounts[assetKey{ri.workspace, ri.projectID, ri.assetID}]++
+		s.statusMu.Unlock()
 	}
 	if r.Method != http.MethodGet {
 		s.reject(w, r, 405, "method not allowed")

@@ -116,6 +116,14 @@ func (s *Server) SetAssetStatus(workspace string, projectID, assetID int64, st A
 	s.statuses[assetKey{workspace, projectID, assetID}] = st
 }
 
+// StatusRequestsFor is the number of status requests (both kinds) for one
+// asset since the start or the last ResetCounters.
+func (s *Server) StatusRequestsFor(workspace string, projectID, assetID int64) int64 {
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	return s.statusCounts[assetKey{workspace, projectID, assetID}]
+}
+
 // assetStatus answers for an asset of p (the caller holds invMu); ok is
 // false when p has no such asset.
 func (s *Server) assetStatus(ws string, p *Project, id int64) (AssetStatus, bool) {

@@ -23,6 +23,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -35,6 +36,7 @@ type env struct {
 	h       *Handler
 	process *prometheus.Registry
 	serving *collector.ServingMetrics
+	tracker *status.Tracker
 	logs    *syncBuffer
 	srv     *httptest.Server
 }
@@ -62,6 +64,10 @@ type envOpts struct {
 	pageSize int
 	clientFn func(*client.Config)
 	sim      []mitest.Option
+	// status, when set, turns status tracking on, with the status calls
+	// paced at statusRate (default 1000) requests a second.
+	status     *status.Config
+	statusRate float64
 }
 
 func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
@@ -82,6 +88,29 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 	t.Cleanup(e.api.CloseIdleConnections)
 	cfg := o.cfg
 	cfg.Logger = logger
+	if o.status != nil {
+		rate := o.statusRate
+		if rate == 0 {
+			rate = 1000
+		}
+		scfg := ccfg
+		scfg.Limiter = client.Limiters{client.NewAdaptiveLimiter(rate, 1)}
+		sapi, err := client.New(scfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stc := *o.status
+		stc.Logger = logger
+		if e.tracker, err = status.New(sapi, stc); err != nil {
+			t.Fatal(err)
+		}
+		collector.RegisterStatusMetrics(e.process, e.tracker)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.tracker.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		cfg.Tracker = e.tracker
+	}
 	if e.scraper, err = scrape.NewScraper(e.api, cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -147,6 +147,9 @@ type project struct {
 	// unchanged.
 	gone     map[int64]tombstone
 	observed [NumAnalysisStates]int64
+	// listed is set by the project's first listing since the start: the
+	// assets a later listing adds are new uploads.
+	listed bool
 }
 
 type tombstone struct {
@@ -178,6 +181,11 @@ const (
 	flagDirty
 	// flagChanged: the updatedTime changed while a check was in flight.
 	flagChanged
+	// flagWatched: the Tracker has seen the asset before its analysis
+	// could have ended (it appeared after the project's first listing, or
+	// its upload was still in progress), so the first analysis answer
+	// that is final is an analysis observed.
+	flagWatched
 )
 
 // Tracker tracks the status of recent assets. It is safe for concurrent use.
@@ -303,6 +311,9 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 		switch {
 		case a == nil:
 			a = &asset{id: r.ID, created: r.Created, updated: r.Updated, proj: p, heapIdx: -1}
+			if p.listed {
+				a.flags |= flagWatched
+			}
 			p.assets[r.ID] = a
 			t.queue.schedule(a, now.UnixNano())
 			woke = true
@@ -323,6 +334,7 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 		a.seen = g
 		t.dirty(a)
 	}
+	p.listed = true
 	for _, a := range p.assets {
 		if a.seen != g {
 			t.remove(a)
@@ -607,6 +619,7 @@ func (t *Tracker) check(ctx context.Context, a *asset) {
 			next = now // its analysis next
 		case ImportInProgress:
 			next = now.Add(t.cfg.Recheck)
+			a.flags |= flagWatched
 		}
 	} else {
 		st, ok := parseAnalysis(ana.Status)
@@ -625,9 +638,12 @@ func (t *Tracker) check(ctx context.Context, a *asset) {
 		case a.pendingSince == 0:
 			a.pendingSince = now.Unix()
 		}
-		if st != prev && st.final() && prev >= AnalysisBeforeAnalyze { // not on the first answer
+		// An end counts when the Tracker saw the analysis before it: not an
+		// asset found already analysed at its first check after a start.
+		if st != prev && st.final() && (prev >= AnalysisBeforeAnalyze || a.flags&flagWatched != 0) {
 			a.proj.observed[st]++
 		}
+		a.flags &^= flagWatched
 		if st.pending() {
 			next = now.Add(t.cfg.Recheck)
 		}

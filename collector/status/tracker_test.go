@@ -406,3 +406,25 @@ func TestRun(t *testing.T) {
 		t.Errorf("summary %+v", s)
 	}
 }
+
+// TestObservedNewUploads: an upload that appears after the project's first
+// listing, or whose import the Tracker saw in progress, counts its end
+// even when the first analysis answer is already final.
+func TestObservedNewUploads(t *testing.T) {
+	api := newFake()
+	api.set(1, "COMPLETED", "ANALYZE_COMPLETED", "") // there at the start: not counted
+	api.set(2, "IN_PROGRESS", "", "")
+	tr, clk, _ := newTracker(t, api, Config{})
+	ctx := context.Background()
+	tr.Observe("ws", 1, recent(1, 2))
+	tr.checkDue(ctx)
+	clk.add(time.Minute)
+	api.set(2, "COMPLETED", "ANALYZE_FAIL", "keyword encoding failure") // watched while importing
+	api.set(3, "COMPLETED", "ANALYZE_CANCEL", "")                       // a new upload
+	tr.Observe("ws", 1, recent(1, 2, 3))
+	tr.checkDue(ctx)
+	obs := tr.Stats().Observed
+	if len(obs) != 1 || obs[0].N[AnalysisCompleted] != 0 || obs[0].N[AnalysisFailed] != 1 || obs[0].N[AnalysisCancelled] != 1 {
+		t.Errorf("observed %+v; want the failed asset 2 and the cancelled asset 3", obs)
+	}
+}

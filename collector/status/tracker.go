@@ -293,14 +293,16 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 	defer t.mu.Unlock()
 	now := t.now()
 	p := t.project(workspace, projectID)
-	t.gen++
+	if t.gen++; t.gen == 0 { // 0 means "no listing" to summary
+		t.gen = 1
+	}
 	g := t.gen
 	woke := false
 	for _, r := range recent {
 		if r.ID <= 0 {
 			continue
 		}
-		if tomb, ok := p.gone[r.ID]; ok {
+		if tomb, ok := p.gone[r.ID]; ok && len(p.gone) > 0 {
 			if tomb.updated == r.Updated {
 				p.gone[r.ID] = tombstone{r.Updated, g}
 				continue
@@ -335,11 +337,6 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 		t.dirty(a)
 	}
 	p.listed = true
-	for _, a := range p.assets {
-		if a.seen != g {
-			t.remove(a)
-		}
-	}
 	for id, tomb := range p.gone {
 		if tomb.seen != g {
 			delete(p.gone, id)
@@ -348,7 +345,7 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 	if woke {
 		t.signal()
 	}
-	return t.summary(p, now)
+	return t.summary(p, now, g)
 }
 
 // Summary returns what the Tracker knows of a project now, without a
@@ -360,16 +357,18 @@ func (t *Tracker) Summary(workspace string, projectID int64) Summary {
 	if p == nil {
 		return Summary{}
 	}
-	return t.summary(p, t.now())
+	return t.summary(p, t.now(), 0)
 }
 
-// summary counts p's assets; those that left the window are forgotten.
-func (t *Tracker) summary(p *project, now time.Time) Summary {
+// summary counts p's assets; those that left the window, and with gen > 0
+// those the listing of generation gen did not name, are forgotten.
+func (t *Tracker) summary(p *project, now time.Time, gen uint32) Summary {
 	var s Summary
 	var oldest int64
 	nowSec := now.Unix()
+	since := now.Add(-t.cfg.Window).Unix()
 	for _, a := range p.assets {
-		if !t.recent(a, now) {
+		if (gen != 0 && a.seen != gen) || (a.created < since && a.updated < since) {
 			t.remove(a)
 			continue
 		}

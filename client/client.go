@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,7 +123,12 @@ type Client struct {
 	http     *http.Client
 	now      func() time.Time
 
-	bufs     sync.Pool // *[]byte response bodies
+	bufs sync.Pool // *[]byte response bodies
+
+	// Warm decoders: a few in warm, which garbage collections do not empty
+	// (a sync.Pool is emptied by them, and at random under the race
+	// detector), the others in decoders.
+	warm     chan *assetDecoder
 	decoders sync.Pool // *assetDecoder
 }
 
@@ -156,6 +162,7 @@ func New(cfg Config) (*Client, error) {
 		lim:      cfg.Limiter,
 		now:      cfg.Now,
 	}
+	c.warm = make(chan *assetDecoder, min(runtime.GOMAXPROCS(0), maxWarmDecoders))
 	if c.pageSize == 0 {
 		c.pageSize = DefaultPageSize
 	}

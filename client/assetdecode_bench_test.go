@@ -329,17 +329,12 @@ func benchCandidates() []struct {
 
 func BenchmarkDecodeAssetPage(b *testing.B) {
 	const n = 1000
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, benchPage(n, false), "", "    "); err != nil {
-		b.Fatal(err)
-	}
 	pages := []struct {
 		suffix string
 		page   []byte
 	}{
 		{"", benchPage(n, false)},
 		{"_escaped", benchPage(n, true)},
-		{"_pretty", pretty.Bytes()}, // the shape: 4-space indent, ~680 KB
 	}
 	for _, p := range pages {
 		for _, c := range benchCandidates() {

@@ -1,18 +1,19 @@
 package client
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/valyala/fastjson"
+	"unsafe"
 )
 
 func TestDecodeAssetPageExample(t *testing.T) {
 	var d assetDecoder
-	env, got, err := decodeWithOurs(&d, []byte(seedExample))
+	env, got, err := decodeWithOurs(&d, []byte(seedExample), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,20 +158,20 @@ func TestDecodeAssetPageCases(t *testing.T) {
 			want: []string{`id=1`},
 		},
 		{
-			name: "invalid UTF-8 replaced, as by encoding/json",
-			body: "{\"code\":\"\xff\",\"result\":{\"content\":[{\"metaData\":{\"format\":\"\xff\xfe\\n\xc3\",\"resolution\":\"\xed\xa0\x80\"}}]}}",
-			env:  pageEnvelope{Code: "\ufffd", HasResult: true, Info: PageInfo{Items: 1}},
-			want: []string{"meta{res=\"\ufffd\ufffd\ufffd\" fmt=\"\ufffd\ufffd\\n\ufffd\"}"},
+			name: "invalid UTF-8 passed through",
+			body: "{\"result\":{\"content\":[{\"metaData\":{\"format\":\"\xff\xfe\\n\xc3\"}}]}}",
+			env:  pageEnvelope{HasResult: true, Info: PageInfo{Items: 1}},
+			want: []string{`meta{fmt="\xff\xfe\n\xc3"}`},
 		},
 		{
 			name: "nesting below the limit",
-			body: `{"x":` + strings.Repeat("[", fastjson.MaxDepth-1) + strings.Repeat("]", fastjson.MaxDepth-1) + `}`,
+			body: `{"x":` + strings.Repeat("[", maxDecodeDepth-1) + strings.Repeat("]", maxDecodeDepth-1) + `}`,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var d assetDecoder
-			env, got, err := decodeWithOurs(&d, []byte(tc.body))
+			env, got, err := decodeWithOurs(&d, []byte(tc.body), false)
 			if err != nil {
 				t.Fatalf("error: %v", err)
 			}
@@ -238,27 +239,27 @@ func TestDecodeAssetPageRejects(t *testing.T) {
 		{"html", `<html>`, "", "invalid character '<'"},
 		{"trailing garbage", `{"code":"0"} x`, "", "after top-level value"},
 		{"two values", `{}{}`, "", "after top-level value"},
-		// Syntax errors carry encoding/json's message and offset, no path.
-		{"trailing comma", `{"code":"0",}`, "", "looking for beginning of object key string"},
-		{"trailing comma in array", `{"x":[1,]}`, "", "looking for beginning of value"},
-		{"missing colon", `{"code" "0"}`, "", "after object key"},
-		{"missing comma", `{"code":"0" "message":"x"}`, "", "after object key:value pair"},
-		{"bad literal in skipped value", `{"x":tru}`, "", "in literal true"},
-		{"bad number minus", `{"x":-}`, "", "in numeric literal"},
-		{"unclosed string", `{"x":"a\"}`, "", "unexpected end of body"},
+		{"trailing comma", `{"code":"0",}`, "code", "looking for beginning of object key string"},
+		{"trailing comma in array", `{"x":[1,]}`, "x", "looking for beginning of value"},
+		{"missing colon", `{"code" "0"}`, "code", "after object key"},
+		{"missing comma", `{"code":"0" "message":"x"}`, "code", "after object key:value pair"},
+		{"bad literal in skipped value", `{"x":tru}`, "x", "in literal true"},
+		{"bad number in skipped value", `{"x":01}`, "x", "after object key:value pair"},
+		{"bad number minus", `{"x":-}`, "x", "in numeric literal"},
+		{"bad fraction", `{"x":1.}`, "x", "after decimal point"},
+		{"bad exponent", `{"x":1e+}`, "x", "in exponent"},
+		{"bad escape", `{"x":"\x"}`, "x", "in string escape code"},
+		{"bad unicode escape", `{"x":"\u12g4"}`, "x", "hexadecimal"},
+		{"control char in string", "{\"x\":\"a\tb\"}", "x", "in string literal"},
+		{"control char in key", "{\"a\nb\":1}", "", "in string literal"},
 		{"single quotes", `{'x':1}`, "", "looking for beginning of object key string"},
 		{"unquoted key", `{x:1}`, "", "looking for beginning of object key string"},
-		{"bad value in known field", `{"result":{"content":[{"assetId":x}]}}`, "", "looking for beginning of value"},
-		{"depth bomb in unknown key", `{"x":` + strings.Repeat("[", 100000) + `}`, "", "exceeded max depth"},
-		{"depth bomb objects", strings.Repeat(`{"x":`, 100000), "", "exceeded max depth"},
-		{"depth just over the limit", `{"x":` + strings.Repeat("[", fastjson.MaxDepth) + strings.Repeat("]", fastjson.MaxDepth) + `}`, "", "nesting deeper than 300 levels"},
-		// A bad value that fastjson lets through fails where it is read, with
-		// encoding/json's syntax error.
-		{"size leading zero", meta(`"size":01`), "", "after object key:value pair"},
-		{"size bare fraction", meta(`"size":1.`), "", "after decimal point"},
-		{"size NaN", meta(`"size":NaN`), "", "looking for beginning of value"},
-		{"size minus minus", meta(`"size":--1`), "", "in numeric literal"},
-		{"top-level cut number", `0.`, "", "unexpected end of body"},
+		{"bad value in known field", `{"result":{"content":[{"assetId":x}]}}`, "result.content[0].assetId", "looking for beginning of value"},
+		{"depth bomb in unknown key", `{"x":` + strings.Repeat("[", 100000) + `}`, "x", "nesting deeper than 64"},
+		{"depth bomb objects", strings.Repeat(`{"x":`, 100000), "x", "nesting deeper than 64"},
+		{"depth bomb in metaData", meta(`"x":` + strings.Repeat("[", maxDecodeDepth)), "result.content[1].metaData.x", "nesting deeper"},
+		{"depth just over the limit", `{"x":` + strings.Repeat("[", maxDecodeDepth) + strings.Repeat("]", maxDecodeDepth) + `}`, "x", "nesting deeper"},
+		// A syntax error anywhere takes precedence over a type error.
 		{"type error then syntax error", `{"result":{"content":[{"assetId":true}]}} x`, "", "after top-level value"},
 	}
 	for _, tc := range tests {
@@ -273,7 +274,7 @@ func TestDecodeAssetPageRejects(t *testing.T) {
 			if de.Path != tc.path || !strings.Contains(de.Msg, tc.msg) {
 				t.Errorf("error %q (path %q msg %q), want path %q and msg containing %q", err, de.Path, de.Msg, tc.path, tc.msg)
 			}
-			if (de.Path != "" && de.Offset != -1) || de.Offset < -1 || de.Offset > int64(len(tc.body)) {
+			if de.Offset < 0 || de.Offset > int64(len(tc.body)) {
 				t.Errorf("offset %d out of range", de.Offset)
 			}
 			if de.Truncated != strings.Contains(tc.msg, "end of body") {
@@ -286,31 +287,17 @@ func TestDecodeAssetPageRejects(t *testing.T) {
 	}
 }
 
-// TestDecodeAssetPageLenient pins the documented leniency: fastjson does
-// not check the fine grammar of values, so a fault that encoding/json would
-// reject in a value that is not read does not fail the page.
-func TestDecodeAssetPageLenient(t *testing.T) {
-	for _, v := range []string{`01`, `1.`, `1e+`, `-01.e`, `"\x"`, `"\u12g4"`, "\"a\tb\"", `NaN`, `[-inf]`} {
-		body := `{"x":` + v + `,"result":{"content":[{"key":` + v + `,"assetId":1}]},"` + "\n" + `":1}`
-		var d assetDecoder
-		env, got, err := decodeWithOurs(&d, []byte(body))
-		if err != nil || env.Info.Items != 1 || got[0] != "id=1" {
-			t.Errorf("%s: %v %v %v", body, env, got, err)
-		}
-		checkAgainstRef(t, &d, []byte(body))
-	}
-}
-
 func TestDecodeErrorMessage(t *testing.T) {
 	body := `{"result":{"content":[{},{},{},{"metaData":{"size":"abc"}}]}}`
 	var d assetDecoder
 	_, err := d.decode([]byte(body), func(*Asset) {})
-	want := `decode result.content[3].metaData.size: want integer, got string "abc"`
+	off := strings.Index(body, `"abc"`)
+	want := `decode result.content[3].metaData.size at byte ` + strconv.Itoa(off) + `: want integer, got string "abc"`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
 	}
 	_, err = d.decode([]byte(body[:30]), func(*Asset) {})
-	want = `decode at byte 30: unexpected end of body (truncated?)`
+	want = `decode result.content[2] at byte 30: unexpected end of body (truncated?)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
 	}
@@ -359,42 +346,35 @@ func TestDecodeAssetPageTruncated(t *testing.T) {
 	}
 }
 
-// TestDecodeAssetPageAliasing checks that string fields do not overwrite
-// one another, escaped or replaced or not, and that each is capped at its
-// length, so that a callback appending to one cannot clobber another.
+// TestDecodeAssetPageAliasing checks that strings without escapes point into
+// the body, and that escaped ones do not overwrite one another.
 func TestDecodeAssetPageAliasing(t *testing.T) {
-	for _, body := range []string{
-		`{"result":{"content":[{"metaData":{"format":"mp4","resolution":"a\u0062c"},"createdTime":"x\ty","updatedTime":"\u0031"}]}}`,
-		`{"result":{"content":[{"metaData":{"format":"mp4","resolution":"a\u0062c\ud800"},"createdTime":"x\ty","updatedTime":"\u0031\udc00"}]}}`,
-		"{\"result\":{\"content\":[{\"metaData\":{\"format\":\"mp4\",\"resolution\":\"abc\xff\"},\"createdTime\":\"x\\ty\",\"updatedTime\":\"1\xff\"}]}}",
-	} {
-		var d assetDecoder
-		var got string
-		_, err := d.decode([]byte(body), func(a *Asset) {
-			for _, b := range [][]byte{a.Format, a.Resolution, a.CreatedTime, a.UpdatedTime} {
-				if cap(b) != len(b) {
-					t.Errorf("%q: cap %d, len %d", b, cap(b), len(b))
-				}
-			}
-			got = fmtAsset(a)
-		})
-		_, want, _ := refDecode([]byte(body))
-		if err != nil || len(want) != 1 || got != fmtAsset(&want[0]) {
-			t.Errorf("%q: got %s, err %v", body, got, err)
+	body := []byte(`{"result":{"content":[{"metaData":{"format":"mp4","resolution":"a\u0062c"},"createdTime":"x\ty","updatedTime":"\u0031"}]}}`)
+	var d assetDecoder
+	var ok bool
+	_, err := d.decode(body, func(a *Asset) {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(a.Format)))
+		if p < start || p >= start+uintptr(len(body)) {
+			t.Errorf("Format does not point into the body")
 		}
+		if cap(a.Format) != len(a.Format) {
+			t.Errorf("Format cap %d, want %d", cap(a.Format), len(a.Format))
+		}
+		ok = string(a.Resolution) == "abc" && string(a.CreatedTime) == "x\ty" && string(a.UpdatedTime) == "1"
+	})
+	if err != nil || !ok {
+		t.Fatalf("err %v ok %v", err, ok)
 	}
 }
 
 func TestDecodeAssetPageAllocs(t *testing.T) {
 	page := benchPage(1000, false)
 	escaped := benchPage(1000, true)
-	// Nulls where objects are expected: fastjson's Object() would allocate
-	// an error for each.
-	nulls := bytes.Replace(page, []byte(`"metaData":{`), []byte(`"metaData":null,"x":{`), 100)
 	var d assetDecoder
 	var agg benchAgg
 	fn := func(a *Asset) { agg.addAsset(a) }
-	for _, p := range [][]byte{page, escaped, nulls} {
+	for _, p := range [][]byte{page, escaped} {
 		if _, err := d.decode(p, fn); err != nil { // warm up
 			t.Fatal(err)
 		}
@@ -417,5 +397,38 @@ func TestDecodeAssetPageAllocs(t *testing.T) {
 	})
 	if allocs > 2 {
 		t.Errorf("%v allocations, want at most 2", allocs)
+	}
+}
+
+// TestSpecial8 checks the 8-byte scan against the byte table for every byte
+// value at every position, with safe and unsafe bytes around it.
+func TestSpecial8(t *testing.T) {
+	for _, fill := range []byte{'a', 0x80, 0xff, ' ', '"', 0x1f} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var b [8]byte
+				for i := range b {
+					b[i] = 'a'
+					if i > pos {
+						b[i] = fill
+					}
+				}
+				b[pos] = byte(c)
+				want := 8
+				for i, x := range b {
+					if !strSafe[x] {
+						want = i
+						break
+					}
+				}
+				got := 8
+				if m := special8(binary.LittleEndian.Uint64(b[:])); m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				if got != want {
+					t.Fatalf("%q: first special byte at %d, want %d", b, got, want)
+				}
+			}
+		}
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,12 +122,7 @@ type Client struct {
 	http     *http.Client
 	now      func() time.Time
 
-	bufs sync.Pool // *[]byte response bodies
-
-	// Warm decoders: a few in warm, which garbage collections do not empty
-	// (a sync.Pool is emptied by them, and at random under the race
-	// detector), the others in decoders.
-	warm     chan *assetDecoder
+	bufs     sync.Pool // *[]byte response bodies
 	decoders sync.Pool // *assetDecoder
 }
 
@@ -162,7 +156,6 @@ func New(cfg Config) (*Client, error) {
 		lim:      cfg.Limiter,
 		now:      cfg.Now,
 	}
-	c.warm = make(chan *assetDecoder, min(runtime.GOMAXPROCS(0), maxWarmDecoders))
 	if c.pageSize == 0 {
 		c.pageSize = DefaultPageSize
 	}

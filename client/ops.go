@@ -282,8 +282,8 @@ func (c *Client) assetPage(ctx context.Context, workspace string, projectID int6
 		query:  pageQuery(page, size),
 		handle: func(body []byte) error {
 			d := c.getDecoder()
+			defer c.decoders.Put(d)
 			env, err := d.decode(body, fn)
-			c.putDecoder(d, len(body))
 			if err != nil {
 				return err
 			}
@@ -303,34 +303,11 @@ func (c *Client) assetPage(ctx context.Context, workspace string, projectID int6
 	return info, err
 }
 
-// maxWarmDecoders bounds the decoders kept warm through garbage collections.
-// A fresh decoder's parser grows to about 5 times a page in thousands of
-// allocations; a warm one allocates nothing.
-const maxWarmDecoders = 4
-
 func (c *Client) getDecoder() *assetDecoder {
-	select {
-	case d := <-c.warm:
-		return d
-	default:
-	}
 	if d, ok := c.decoders.Get().(*assetDecoder); ok {
 		return d
 	}
 	return &assetDecoder{}
-}
-
-// putDecoder keeps d for the next page, unless it decoded a huge one, whose
-// tree should not stay in memory.
-func (c *Client) putDecoder(d *assetDecoder, bodyLen int) {
-	if bodyLen > maxPooledBuf {
-		return
-	}
-	select {
-	case c.warm <- d:
-	default:
-		c.decoders.Put(d)
-	}
 }
 
 // ListAssets reads every page of a project's asset list one after the

@@ -245,11 +245,14 @@ func parseErrorBody(contentType string, body []byte) (code, message string) {
 			if env.Error.Details != "" && env.Error.Details != msg {
 				msg += " (" + env.Error.Details + ")"
 			}
-			return string(env.Error.ErrorCode), cleanText(msg)
+			code, message = string(env.Error.ErrorCode), cleanText(msg)
 		case env.ResponseError != nil && (env.ResponseError.Code != "" || env.ResponseError.Message != ""):
-			return string(env.ResponseError.Code), cleanText(env.ResponseError.Message)
+			code, message = string(env.ResponseError.Code), cleanText(env.ResponseError.Message)
 		case env.Code != "" || env.Message != "":
-			return string(env.Code), cleanText(env.Message)
+			code, message = string(env.Code), cleanText(env.Message)
+		}
+		if code != "" || message != "" { // a message of control characters only cleans to ""
+			return code, message
 		}
 		return "", "JSON body without an error code: " + snippet(trimmed)
 	}

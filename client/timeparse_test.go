@@ -211,3 +211,49 @@ func FuzzParseTime(f *testing.F) {
 		checkParseTime(t, b)
 	})
 }
+
+// stdParseTime is ParseTime done with the standard library: the layout is
+// picked from the shape of b, then time.ParseInLocation parses it. It is the
+// yardstick of BenchmarkParseTime.
+func stdParseTime(b []byte, loc *time.Location) (int64, bool) {
+	layout := "2006-01-02T15:04:05"
+	n := len(b)
+	switch {
+	case n > 19 && b[n-1] == 'Z', n >= 25 && (b[n-6] == '+' || b[n-6] == '-'):
+		layout = "2006-01-02T15:04:05Z07:00"
+	case n >= 24 && (b[n-5] == '+' || b[n-5] == '-'):
+		layout = "2006-01-02T15:04:05Z0700"
+	}
+	if n > 10 && b[10] == ' ' {
+		layout = layout[:10] + " " + layout[11:]
+	}
+	t, err := time.ParseInLocation(layout, string(b), loc)
+	return t.Unix(), err == nil
+}
+
+// BenchmarkParseTime compares ParseTime with the standard library on the
+// API's time shapes, in Asia/Seoul (the default zone).
+func BenchmarkParseTime(b *testing.B) {
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		b.Skip(err)
+	}
+	for _, in := range []string{"2025-04-23T16:49:24", "2025-04-23T16:49:24.123", "2025-04-23T16:49:24Z", "2025-04-23T16:49:24+09:00", "2025-04-23T16:49:24-05:00"} {
+		s := []byte(in)
+		want, _ := ParseTime(s, seoul)
+		if got, ok := stdParseTime(s, seoul); !ok || got != want {
+			b.Fatalf("%s: standard library %d %v, ParseTime %d", in, got, ok, want)
+		}
+		for _, c := range []struct {
+			name  string
+			parse func([]byte, *time.Location) (int64, bool)
+		}{{"ours", ParseTime}, {"stdlib", stdParseTime}} {
+			b.Run(c.name+"/"+in, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					c.parse(s, seoul)
+				}
+			})
+		}
+	}
+}

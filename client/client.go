@@ -69,13 +69,6 @@ type Gate interface {
 	Release()
 }
 
-type gateKey struct{}
-
-// WithGate returns a context under which every request the client sends
-// holds g while it is in flight.
-func WithGate(ctx context.Context, g Gate) context.Context {
-	return context.WithValue(ctx, gateKey{}, g)
-}
 
 // Config configures a Client. Zero values take the defaults above.
 type Config struct {
@@ -108,6 +101,13 @@ type Config struct {
 
 // Client calls the Media Intelligence API. It is safe for concurrent use.
 type Client struct {
+	*core
+	// gate, when set, is held by every request while it is in flight.
+	gate Gate
+}
+
+// core is what the Clients that Gated makes from one Client share.
+type core struct {
 	base     *url.URL
 	creds    CredentialsProvider
 	pageSize int
@@ -142,7 +142,7 @@ func New(cfg Config) (*Client, error) {
 	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("client: API URL %q: want http(s)://host[:port][/prefix]", raw)
 	}
-	c := &Client{
+	c := &core{
 		base:     base,
 		creds:    cfg.Credentials,
 		pageSize: cfg.PageSize,
@@ -200,8 +200,14 @@ func New(cfg Config) (*Client, error) {
 	c.http = &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse // a redirect would carry our signature elsewhere
 	}}
-	return c, nil
+	return &Client{core: c}, nil
 }
+
+// Gated returns a Client that shares c's connections, configuration and
+// buffers, and whose every request holds g from just before it is sent
+// until its body has been read: a bound on the requests in flight among
+// the calls made through it (one scrape's, say).
+func (c *Client) Gated(g Gate) *Client { return &Client{core: c.core, gate: g} }
 
 // NewTransport returns the HTTP transport the client uses by default: a
 // keep-alive pool of at most maxConns connections, gzip accepted.
@@ -250,24 +256,6 @@ func ValidWorkspaceName(name string) bool {
 		}
 	}
 	return true
-}
-
-// ParseProjectID parses a project ID: a positive decimal integer.
-func ParseProjectID(s string) (int64, error) {
-	if s == "" || len(s) > 18 {
-		return 0, fmt.Errorf("project ID %q: want a positive integer", cleanText(s))
-	}
-	var v int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, fmt.Errorf("project ID %q: want a positive integer", cleanText(s))
-		}
-		v = v*10 + int64(s[i]-'0')
-	}
-	if v <= 0 {
-		return 0, fmt.Errorf("project ID %q: want a positive integer", s)
-	}
-	return v, nil
 }
 
 func checkWorkspace(op Operation, ws string) error {
@@ -370,7 +358,7 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 	req.Header.Set("User-Agent", c.ua)
 
 	release := func() {}
-	if g, ok := ctx.Value(gateKey{}).(Gate); ok {
+	if g := c.gate; g != nil {
 		if err := g.Acquire(ctx); err != nil {
 			return &Error{Op: r.op, Target: r.target, Message: "waiting for a request slot", Err: err}
 		}

@@ -282,7 +282,7 @@ func TestParseRetryAfter(t *testing.T) {
 // TestBackoff: full jitter under an exponential ceiling, never less than
 // Retry-After.
 func TestBackoff(t *testing.T) {
-	c := &Client{boffBase: 10 * time.Millisecond, boffMax: 80 * time.Millisecond}
+	c := &Client{core: &core{boffBase: 10 * time.Millisecond, boffMax: 80 * time.Millisecond}}
 	for attempt, ceil := range map[int]time.Duration{2: 10 * time.Millisecond, 3: 20 * time.Millisecond, 4: 40 * time.Millisecond, 5: 80 * time.Millisecond, 6: 80 * time.Millisecond, 70: 80 * time.Millisecond} {
 		var maxSeen time.Duration
 		for range 200 {
@@ -307,7 +307,7 @@ func TestBackoff(t *testing.T) {
 // TestCredentialsErrorNotRetried: failing to load credentials ends the
 // call after one try, with no request.
 func TestCredentialsErrorNotRetried(t *testing.T) {
-	c := &Client{attempts: 5, boffBase: time.Millisecond, boffMax: time.Millisecond, obs: nopObserver{}}
+	c := &Client{core: &core{attempts: 5, boffBase: time.Millisecond, boffMax: time.Millisecond, obs: nopObserver{}}}
 	waits := 0
 	c.lim = limiterFunc(func(context.Context) error { waits++; return nil })
 	c.creds = credsFunc(func() (Credentials, error) { return Credentials{}, errors.New("no keys") })

@@ -47,9 +47,16 @@ func TestGateHeldOnlyWhileInFlight(t *testing.T) {
 		{ID: 1, Name: "p", Synthetic: &mitest.SyntheticAssets{Count: 5, Seed: 1}},
 	}}}}
 	s := newServer(t, inv)
-	c := newClient(t, s.URL)
 	g := &countingGate{}
-	ctx := client.WithGate(context.Background(), g)
+	c := newClient(t, s.URL).Gated(g)
+	ctx := context.Background()
+	// The client it was made from is not gated.
+	if _, err := newClient(t, s.URL).GetWorkspace(ctx, "gate-ws"); err != nil {
+		t.Fatal(err)
+	}
+	if _, acq := g.state(); acq != 0 {
+		t.Fatalf("the ungated client took the gate %d times", acq)
+	}
 
 	// Decoding runs after the body is read: the gate is free by then.
 	var heldDuringDecode []int
@@ -83,9 +90,9 @@ func TestGateHeldOnlyWhileInFlight(t *testing.T) {
 
 func TestGateRefusalEndsTheCall(t *testing.T) {
 	s := newServer(t, &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "gate-ws"}}})
-	c := newClient(t, s.URL)
 	g := &countingGate{fail: context.DeadlineExceeded}
-	ctx, cancel := context.WithTimeout(client.WithGate(context.Background(), g), time.Second)
+	c := newClient(t, s.URL).Gated(g)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err := c.GetWorkspace(ctx, "gate-ws")
 	if !errors.Is(err, context.DeadlineExceeded) {

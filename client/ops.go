@@ -309,24 +309,3 @@ func (c *Client) getDecoder() *assetDecoder {
 	}
 	return &assetDecoder{}
 }
-
-// ListAssets reads every page of a project's asset list one after the
-// other, calling fn for each asset. It returns the first page's info.
-// Callers that want pages in parallel use AssetPage and PageCount.
-func (c *Client) ListAssets(ctx context.Context, workspace string, projectID int64, fn func(*Asset)) (PageInfo, error) {
-	first, err := c.AssetPage(ctx, workspace, projectID, 1, fn)
-	if err != nil {
-		return first, err
-	}
-	pages := PageCount(first, c.pageSize)
-	for p := 2; int64(p) <= pages; p++ {
-		info, err := c.AssetPage(ctx, workspace, projectID, p, fn)
-		if err != nil {
-			return first, err
-		}
-		if info.Items == 0 {
-			break
-		}
-	}
-	return first, nil
-}

@@ -333,7 +333,7 @@ func TestAssetPageWrongPageNo(t *testing.T) {
 	if !strings.Contains(e.Message, "asked for page 2, answered with page 3") || e.StatusCode != 200 || e.Retryable || e.Op != client.OpListAssets {
 		t.Errorf("err = %v", err)
 	}
-	if _, err := c.ListAssets(context.Background(), "alpha", 12, func(*client.Asset) {}); err == nil {
+	if _, err := listAssets(context.Background(), c, "alpha", 12, func(*client.Asset) {}); err == nil {
 		t.Error("ListAssets accepted a page with the wrong pageNo")
 	}
 }
@@ -384,7 +384,7 @@ func TestListAssets(t *testing.T) {
 	s := newServer(t, testInventory())
 	c := newClient(t, s.URL, func(cfg *client.Config) { cfg.PageSize = 10 })
 	var ids []int64
-	first, err := c.ListAssets(context.Background(), "alpha", 12, func(a *client.Asset) { ids = append(ids, a.ID) })
+	first, err := listAssets(context.Background(), c, "alpha", 12, func(a *client.Asset) { ids = append(ids, a.ID) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,22 +395,22 @@ func TestListAssets(t *testing.T) {
 		t.Errorf("%d requests, want 3", n)
 	}
 	// An empty project costs one request.
-	if first, err := c.ListAssets(context.Background(), "alpha", 13, func(*client.Asset) { t.Error("asset in an empty project") }); err != nil || first.TotalCount != 0 || s.RequestsFor("alpha", 13) != 1 {
+	if first, err := listAssets(context.Background(), c, "alpha", 13, func(*client.Asset) { t.Error("asset in an empty project") }); err != nil || first.TotalCount != 0 || s.RequestsFor("alpha", 13) != 1 {
 		t.Errorf("empty project: %+v, %v, %d requests", first, err, s.RequestsFor("alpha", 13))
 	}
 	// A lying totalPage does not make the client loop.
 	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 13}, mitest.Fault{LyingTotalPage: 1e9})
-	if _, err := c.ListAssets(context.Background(), "alpha", 13, func(*client.Asset) {}); err != nil || s.RequestsFor("alpha", 13) != 2 {
+	if _, err := listAssets(context.Background(), c, "alpha", 13, func(*client.Asset) {}); err != nil || s.RequestsFor("alpha", 13) != 2 {
 		t.Errorf("lying totalPage: %v, %d requests", err, s.RequestsFor("alpha", 13))
 	}
 	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 12}, mitest.Fault{LyingTotalPage: 1e9})
 	s.ResetCounters()
-	if _, err := c.ListAssets(context.Background(), "alpha", 12, func(*client.Asset) {}); err != nil || s.RequestsFor("alpha", 12) != 3 {
+	if _, err := listAssets(context.Background(), c, "alpha", 12, func(*client.Asset) {}); err != nil || s.RequestsFor("alpha", 12) != 3 {
 		t.Errorf("lying totalPage: %v, %d requests", err, s.RequestsFor("alpha", 12))
 	}
 	// A failing page fails the listing.
 	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 12, Page: 3}, mitest.Fault{Status: 400, Body: mitest.BodyMI})
-	if _, err := c.ListAssets(context.Background(), "alpha", 12, func(*client.Asset) {}); err == nil || asError(t, err).Target != "workspace=alpha project=12 page=3" {
+	if _, err := listAssets(context.Background(), c, "alpha", 12, func(*client.Asset) {}); err == nil || asError(t, err).Target != "workspace=alpha project=12 page=3" {
 		t.Errorf("failing page 3: %v", err)
 	}
 }
@@ -449,7 +449,7 @@ func TestListAssetsServerPageSize(t *testing.T) {
 			defer srv.Close()
 			c := newClient(t, srv.URL, func(cfg *client.Config) { cfg.PageSize = 10 })
 			seen := map[int64]bool{}
-			_, err := c.ListAssets(context.Background(), "alpha", 1, func(a *client.Asset) { seen[a.ID] = true })
+			_, err := listAssets(context.Background(), c, "alpha", 1, func(a *client.Asset) { seen[a.ID] = true })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -512,8 +512,8 @@ func TestInvalidInputsSendNothing(t *testing.T) {
 		{"AssetPage project 0", func() error { _, err := c.AssetPage(ctx, "alpha", 0, 1, nop); return err }, "must be positive"},
 		{"AssetPage project -1", func() error { _, err := c.AssetPage(ctx, "alpha", -1, 1, nop); return err }, "must be positive"},
 		{"AssetPage page 0", func() error { _, err := c.AssetPage(ctx, "alpha", 12, 0, nop); return err }, "must be positive"},
-		{"ListAssets project 0", func() error { _, err := c.ListAssets(ctx, "alpha", 0, nop); return err }, "must be positive"},
-		{"ListAssets name", func() error { _, err := c.ListAssets(ctx, "ALPHA", 12, nop); return err }, "invalid workspace name"},
+		{"ListAssets project 0", func() error { _, err := listAssets(ctx, c, "alpha", 0, nop); return err }, "must be positive"},
+		{"ListAssets name", func() error { _, err := listAssets(ctx, c, "ALPHA", 12, nop); return err }, "invalid workspace name"},
 		{"AssetCount name", func() error { _, err := c.AssetCount(ctx, "x", 12); return err }, "invalid workspace name"},
 		{"AssetCount project 0", func() error { _, err := c.AssetCount(ctx, "alpha", 0); return err }, "must be positive"},
 		{"AssetCount project -7", func() error { _, err := c.AssetCount(ctx, "alpha", -7); return err }, "must be positive"},
@@ -540,26 +540,6 @@ func TestValidWorkspaceName(t *testing.T) {
 	} {
 		if got := client.ValidWorkspaceName(name); got != want {
 			t.Errorf("ValidWorkspaceName(%q) = %v, want %v", name, got, want)
-		}
-	}
-}
-
-func TestParseProjectID(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"1", 1, true}, {"1234", 1234, true}, {"007", 7, true}, {"999999999999999999", 999999999999999999, true},
-		{"", 0, false}, {"0", 0, false}, {"000", 0, false}, {"-1", 0, false}, {"+1", 0, false}, {"1.0", 0, false},
-		{"12a", 0, false}, {" 12", 0, false}, {"1234567890123456789", 0, false}, {"1\n2", 0, false},
-	} {
-		got, err := client.ParseProjectID(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("ParseProjectID(%q) = %d, %v; want %d ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
-		if err != nil && (strings.ContainsAny(err.Error(), "\n\x00") || !strings.Contains(err.Error(), "positive integer")) {
-			t.Errorf("ParseProjectID(%q) error %q", tt.in, err)
 		}
 	}
 }
@@ -596,4 +576,25 @@ func TestPageCount(t *testing.T) {
 			t.Errorf("%s: PageCount(%+v, %d) = %d, want %d", tt.name, tt.info, tt.size, got, tt.want)
 		}
 	}
+}
+
+// listAssets reads every page of a project's asset list one after the
+// other, as the collector does in parallel with AssetPage and PageCount.
+// It returns the first page's info.
+func listAssets(ctx context.Context, c *client.Client, workspace string, projectID int64, fn func(*client.Asset)) (client.PageInfo, error) {
+	first, err := c.AssetPage(ctx, workspace, projectID, 1, fn)
+	if err != nil {
+		return first, err
+	}
+	pages := client.PageCount(first, c.PageSize())
+	for p := 2; int64(p) <= pages; p++ {
+		info, err := c.AssetPage(ctx, workspace, projectID, p, fn)
+		if err != nil {
+			return first, err
+		}
+		if info.Items == 0 {
+			break
+		}
+	}
+	return first, nil
 }

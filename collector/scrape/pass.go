@@ -13,21 +13,24 @@ import (
 )
 
 // pass is the state of one Scrape call and holds its two bounds (the
-// README's "Concurrency" section says why each is there):
-//   - inFlight: Concurrency requests on the wire at once; the client holds
-//     a slot from sending a request to reading the end of its body, so
-//     decoding and backoff free it;
+// README's "Concurrency and bounds" section says why each is there):
+//   - inFlight: Concurrency requests on the wire at once; the pass's client
+//     (Gated) holds a slot from sending a request to reading the end of its
+//     body, so decoding and backoff free it;
 //   - calls: twice as many API calls under way, which bounds the page
 //     bodies held in memory while they wait for a slot or are decoded.
 type pass struct {
 	s        *Scraper
+	api      *client.Client // s's client, gated by inFlight
 	inFlight *semaphore.Weighted
 	calls    *semaphore.Weighted
 }
 
 func newPass(s *Scraper) *pass {
 	n := int64(s.cfg.Concurrency)
-	return &pass{s: s, inFlight: semaphore.NewWeighted(n), calls: semaphore.NewWeighted(2 * n)}
+	p := &pass{s: s, inFlight: semaphore.NewWeighted(n), calls: semaphore.NewWeighted(2 * n)}
+	p.api = s.api.Gated(p)
+	return p
 }
 
 // Acquire implements client.Gate.
@@ -70,7 +73,7 @@ func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats,
 	if t := p.s.cfg.Tracker; t != nil {
 		pl.since = t.Since()
 	}
-	loc := p.s.api.Location()
+	loc := p.api.Location()
 	fetch := func(ctx context.Context, page int) (client.PageInfo, error) {
 		recs := recordPool.Get().(*[]record)
 		defer recordPool.Put(recs)
@@ -78,7 +81,7 @@ func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats,
 		var info client.PageInfo
 		err := p.call(ctx, func() error {
 			var err error
-			info, err = p.s.api.AssetPage(ctx, pr.Workspace, pr.Project.ID, page, func(a *client.Asset) {
+			info, err = p.api.AssetPage(ctx, pr.Workspace, pr.Project.ID, page, func(a *client.Asset) {
 				*recs = append(*recs, makeRecord(a, loc))
 			})
 			return err
@@ -93,7 +96,7 @@ func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (stats *Stats,
 	if err != nil {
 		return nil, nil, 0, false, err
 	}
-	pages := client.PageCount(first, p.s.api.PageSize())
+	pages := client.PageCount(first, p.api.PageSize())
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.s.cfg.Concurrency)
 	for page := 2; int64(page) <= pages; page++ {

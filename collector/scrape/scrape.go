@@ -170,7 +170,6 @@ func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 	}
 	defer func() { res.Duration = time.Since(res.Start) }()
 	p := newPass(s)
-	ctx = client.WithGate(ctx, p)
 
 	names, err := p.workspaces(ctx, scope)
 	if err != nil {
@@ -214,7 +213,6 @@ type Target struct {
 // the error is returned when nothing could be listed.
 func (s *Scraper) Targets(ctx context.Context, perProject bool) ([]Target, error) {
 	p := newPass(s)
-	ctx = client.WithGate(ctx, p)
 	names, err := p.workspaces(ctx, Scope{})
 	if err != nil {
 		return nil, err
@@ -269,7 +267,7 @@ func (p *pass) workspaces(ctx context.Context, scope Scope) ([]string, error) {
 	var ws []client.Workspace
 	err := p.call(ctx, func() error {
 		var err error
-		ws, err = p.s.api.ListWorkspaces(ctx)
+		ws, err = p.api.ListWorkspaces(ctx)
 		return err
 	})
 	if err != nil {
@@ -292,7 +290,7 @@ func (p *pass) projects(ctx context.Context, ws string) ([]client.Project, error
 	var projects []client.Project
 	err := p.call(ctx, func() error {
 		var err error
-		projects, err = p.s.api.ListProjects(ctx, ws)
+		projects, err = p.api.ListProjects(ctx, ws)
 		return err
 	})
 	if err != nil && len(projects) > 0 {
@@ -318,7 +316,7 @@ func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject i
 		var w client.Workspace
 		err := p.call(ctx, func() error {
 			var err error
-			w, err = p.s.api.GetWorkspace(ctx, wr.Name)
+			w, err = p.api.GetWorkspace(ctx, wr.Name)
 			return err
 		})
 		if err != nil {
@@ -402,7 +400,7 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 	if pr.CountOnly {
 		err := p.call(ctx, func() error {
 			var err error
-			pr.Reported, err = p.s.api.AssetCount(ctx, pr.Workspace, pr.Project.ID)
+			pr.Reported, err = p.api.AssetCount(ctx, pr.Workspace, pr.Project.ID)
 			return err
 		})
 		pr.Success, pr.Err = err == nil, err

@@ -69,7 +69,6 @@ type Gate interface {
 	Release()
 }
 
-
 // Config configures a Client. Zero values take the defaults above.
 type Config struct {
 	BaseURL     string

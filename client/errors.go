@@ -179,11 +179,6 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 }
 
 func describeJSON(b []byte) string {
-	const max = 40
-	s := string(b)
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
 	kind := "value"
 	if len(b) > 0 {
 		switch b[0] {
@@ -201,7 +196,7 @@ func describeJSON(b []byte) string {
 			kind = "number"
 		}
 	}
-	return kind + " " + strconv.Quote(s)
+	return kind + " " + quoted(string(b), 40)
 }
 
 // errorEnvelope covers the error body shapes of API.md: the Media
@@ -282,18 +277,17 @@ func htmlTitle(b []byte) string {
 }
 
 // snippet quotes the start of a body for an error message.
-func snippet(b []byte) string {
-	const max = 64
-	if len(b) > max {
-		return strconv.Quote(cleanText(string(b[:max]))) + "..."
-	}
-	return strconv.Quote(cleanText(string(b)))
-}
+func snippet(b []byte) string { return quoted(string(b), 64) }
 
-// cleanText makes text from the network safe for one log line: valid
-// UTF-8, no control characters, bounded length.
-func cleanText(s string) string {
-	const max = 200
+// quoted is text from the network, cleaned and cut to max runes, in quotes.
+func quoted(s string, max int) string { return strconv.Quote(clean(s, max)) }
+
+// cleanText makes text from the network safe for one log line.
+func cleanText(s string) string { return clean(s, 200) }
+
+// clean is the one sanitiser of text from the network: valid UTF-8, control
+// characters as spaces, trimmed, at most max runes ("..." marks a cut).
+func clean(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -303,8 +297,7 @@ func cleanText(s string) string {
 	}, s)
 	s = strings.TrimSpace(s)
 	if utf8.RuneCountInString(s) > max {
-		r := []rune(s)
-		s = string(r[:max]) + "..."
+		s = string([]rune(s)[:max]) + "..."
 	}
 	return s
 }

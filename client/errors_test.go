@@ -132,7 +132,7 @@ var errorBodies = []struct {
 	{"JSON without error", "application/json", `{"status":"down"}`, "", "JSON body without an error code"},
 	{"JSON array", "application/json", `[1,2,3]`, "", "non-JSON body"},
 	{"JSON wrong code type", "application/json", `{"code":{"a":1}}`, "", "unparsable JSON body"},
-	{"long plain text", "text/plain", strings.Repeat("x", 500), "", `"...`},
+	{"long plain text", "text/plain", strings.Repeat("x", 500), "", `x..."`},
 	{"binary", "application/octet-stream", "\x00\x01\xff\xfe", "", "non-JSON body"},
 }
 

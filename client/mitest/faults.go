@@ -200,7 +200,7 @@ func (f *activeFault) changesPage() bool {
 	return f.Body == BodyWrongTypes || f.Shift != 0 || f.LyingTotalPage != 0 || f.WrongPageNo
 }
 
-// rewrites reports whether the fault replaces the normal answer.
+// replacesBody reports whether the fault replaces the normal answer.
 func (f *Fault) replacesBody() bool {
 	switch f.Body {
 	case BodyDefault, BodyTruncated, BodyWrongTypes:

@@ -104,7 +104,7 @@ func (e *env) fetch(ctx context.Context, path, timeout string) scrapeResult {
 	return scrapeResult{status: resp.StatusCode, body: string(b), took: time.Since(start), err: err}
 }
 
-// waitFor polls cond until it holds or d passes.
+// eventually polls cond until it holds, or fails the test after d.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(d)
@@ -148,7 +148,7 @@ func metricValue(m *dto.Metric) float64 {
 	return math.NaN()
 }
 
-// series flattens families into "name{labels}" -> value, keeping the
+// seriesMatching flattens families into "name{labels}" -> value, keeping the
 // series whose labels include all of match.
 func seriesMatching(fams map[string]*dto.MetricFamily, match map[string]string) map[string]float64 {
 	out := map[string]float64{}
@@ -181,7 +181,7 @@ func seriesMatching(fams map[string]*dto.MetricFamily, match map[string]string) 
 	return out
 }
 
-// value is the value of the one series of name with exactly these labels.
+// sampleValue is the value of the one series of name with exactly these labels.
 func sampleValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
 	f := fams[name]
 	if f == nil {

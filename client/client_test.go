@@ -172,18 +172,6 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 }
 
-func TestNewTransport(t *testing.T) {
-	for _, n := range []int{1, 4, 64} {
-		tr := client.NewTransport(n)
-		if tr.MaxIdleConns != n || tr.MaxIdleConnsPerHost != n || tr.MaxConnsPerHost != n {
-			t.Errorf("NewTransport(%d): idle %d, idle per host %d, per host %d", n, tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost)
-		}
-		if tr.Proxy == nil || tr.DialContext == nil || tr.DisableCompression || tr.TLSHandshakeTimeout <= 0 || tr.IdleConnTimeout <= 0 {
-			t.Errorf("NewTransport(%d) = %+v", n, tr)
-		}
-	}
-}
-
 // TestMaxConnsBoundsConnections sends more concurrent calls than MaxConns
 // and checks the server never sees more connections than that.
 func TestMaxConnsBoundsConnections(t *testing.T) {

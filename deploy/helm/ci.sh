@@ -48,14 +48,23 @@ go test -race -count=1 -timeout 15m -v ./... >"$log" 2>&1
 rc=$?
 set -e
 grep -E '^(ok|FAIL|--- FAIL|panic:)' "$log" || true
-passed=$(grep -c -- '--- PASS: ' "$log" || true)
-failed=$(grep -c -- '--- FAIL: ' "$log" || true)
+passed=$(grep -c '^--- PASS: ' "$log" || true)
+failed=$(grep -c '^--- FAIL: ' "$log" || true)
 if [ "$rc" -ne 0 ]; then
-  echo "helm ci: go test failed (exit $rc); the whole log is in $log; the failures:"
-  grep -E -A12 -- '--- FAIL: ' "$log" | grep -v 'found symbolic link in path' | head -n 150
-  echo "helm chart tests: ${passed} passed, ${failed} failed"
+  echo "helm ci: go test failed (exit $rc); the whole log is in $log; the failing tests' output:"
+  # go test -v streams each test's lines after its "=== RUN/NAME/CONT" line:
+  # gather them by test and print those of the tests that failed.
+  awk '
+    /^=== (RUN|NAME|CONT|PAUSE) / { cur = $3; next }
+    /^ *--- FAIL: / { failed[$3] = 1 }
+    /found symbolic link in path/ { next }
+    cur != "" { out[cur] = out[cur] $0 "\n" }
+    END { for (t in failed) if (t in out) printf "%s", out[t] }
+  ' "$log" | grep -v -- '--- PASS: ' | head -n 200
+  grep -E '^(panic:|FAIL)' "$log" | head -n 5 || true
+  echo "helm: ${passed} passed, ${failed} failed"
   exit 1
 fi
 grep -E 'objects rendered and decoded|targets up|projects up|end-to-end:|SUCCESS' "$log" | sed 's/^ *//' | sort -u || true
 echo "helm ci: passed in $(( $(date +%s) - start ))s"
-echo "helm chart tests: ${passed} passed, ${failed} failed"
+echo "helm: ${passed} passed, ${failed} failed"

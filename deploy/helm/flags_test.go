@@ -3,7 +3,9 @@ package helm
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -77,6 +79,61 @@ func TestArgsAreExporterFlags(t *testing.T) {
 				sort.Strings(names)
 				t.Errorf("arguments that mediaintel_exporter --help does not list: %v\n(it lists: %s)", bad, strings.Join(names, " "))
 			}
+		})
+	}
+}
+
+// TestExporterStartsWithRenderedArgs runs the exporter with the arguments
+// the Deployment passes (the mounted paths moved into a temporary directory
+// holding key files, and the listen address onto loopback), and checks that
+// it starts and answers the probes' path. No scrape is made: the key is a
+// placeholder and the API is never called.
+func TestExporterStartsWithRenderedArgs(t *testing.T) {
+	bin := exporterBinary(t)
+	for _, c := range []renderCase{
+		{"default", nil},
+		{"demo", set("demo", true)},
+		{"created-credentials", set("credentials.create", true, "credentials.accessKey", "AKTEST", "credentials.secretKey", "SKTEST",
+			"extraArgs", []any{"--mi.concurrency=4", "--scrape.cache-ttl=50s"}, "log.format", "json")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dep := only[*appsv1.Deployment](t, render(t, c.vals))
+			ctr := dep.Spec.Template.Spec.Containers[0]
+			dir := t.TempDir()
+			for _, m := range ctr.VolumeMounts {
+				if err := os.MkdirAll(filepath.Join(dir, m.MountPath), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, a := range ctr.Args {
+				if f, ok := strings.CutPrefix(a, "--ncp.access-key-file="); ok {
+					writeTemp(t, filepath.Join(dir, filepath.Dir(f)), filepath.Base(f), []byte("placeholder-access-key\n"))
+				}
+				if f, ok := strings.CutPrefix(a, "--ncp.secret-key-file="); ok {
+					writeTemp(t, filepath.Join(dir, filepath.Dir(f)), filepath.Base(f), []byte("placeholder-secret-key\n"))
+				}
+			}
+			var probePath string
+			if ctr.ReadinessProbe != nil && ctr.ReadinessProbe.HTTPGet != nil {
+				probePath = ctr.ReadinessProbe.HTTPGet.Path
+			}
+			if probePath == "" {
+				t.Fatal("no HTTP readiness probe")
+			}
+			startServer(t, "exporter "+c.name, bin, func(addr string) []string {
+				var args []string
+				for _, a := range ctr.Args {
+					switch {
+					case strings.HasPrefix(a, "--web.listen-address="):
+						a = "--web.listen-address=" + addr
+					case strings.Contains(a, "=/"):
+						k, v, _ := strings.Cut(a, "=")
+						a = k + "=" + filepath.Join(dir, v)
+					}
+					args = append(args, a)
+				}
+				return args
+			}, probePath)
 		})
 	}
 }

@@ -1028,3 +1028,32 @@ func TestDashboardEncodings(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkCheckedOutAsText renders the chart as a checkout without symbolic
+// links would load it (git's core.symlinks=false: each link a text file
+// holding its target): the rules and the dashboard must fail to render
+// rather than hold the link's text.
+func TestLinkCheckedOutAsText(t *testing.T) {
+	for _, name := range []string{"files/alerts.yml", "files/recording.yml", "files/mediaintel.json"} {
+		t.Run(name, func(t *testing.T) {
+			ch := loadChart(t)
+			found := false
+			for _, f := range ch.Files {
+				if f.Name == name {
+					dest, err := os.Readlink(filepath.Join(chartDir(t), name))
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.Data = []byte(dest)
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("the chart has no %s", name)
+			}
+			if _, err := renderValues(t, ch, nil); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("rendering with %s as a text file: %v, want an error naming it", name, err)
+			}
+		})
+	}
+}

@@ -607,6 +607,38 @@ func TestWebConfig(t *testing.T) {
 	}
 }
 
+// TestWebConfigRollout checks that a change of web.scheme or of the inline
+// web config changes the pod template (the exporter decides on TLS at
+// start), and that the pod template carries no such annotation without a
+// web config.
+func TestWebConfigRollout(t *testing.T) {
+	annotation := func(vals map[string]any) string {
+		t.Helper()
+		return only[*appsv1.Deployment](t, render(t, vals)).Spec.Template.Annotations["checksum/web-config"]
+	}
+	if a := annotation(nil); a != "" {
+		t.Errorf("checksum/web-config %q without a web config", a)
+	}
+	base := set("web.existingSecret", "mi-web")
+	variants := []map[string]any{
+		base,
+		merge(base, set("web.scheme", "https")),
+		set("web.config", map[string]any{"basic_auth_users": map[string]any{"a": "x"}}),
+		set("web.config", map[string]any{"basic_auth_users": map[string]any{"a": "y"}}),
+	}
+	seen := map[string]int{}
+	for i, v := range variants {
+		a := annotation(v)
+		if a == "" {
+			t.Errorf("variant %d: no checksum/web-config", i)
+		}
+		if j, ok := seen[a]; ok {
+			t.Errorf("variants %d and %d give the same checksum/web-config: the pod would not roll", j, i)
+		}
+		seen[a] = i
+	}
+}
+
 // operatorDuration is prometheus-operator's Duration pattern
 // (monitoringv1.Duration's kubebuilder validation): the CRD rejects others.
 var operatorDuration = regexp.MustCompile(`^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$`)

@@ -245,7 +245,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	mux.Handle("/probe", h.Probe())
 	mux.Handle("/discovery", h.Discovery())
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
-	mux.Handle("/internal/metrics", promhttp.HandlerFor(process, handler.HandlerOpts(logger)))
+	mux.Handle("/internal/metrics", promhttp.HandlerFor(process, handler.MetricsOpts(logger)))
 	if *telemetryPath != "/" {
 		desc := "Prometheus exporter for NAVER Cloud Platform Media Intelligence: asset counts, bytes and durations per project and format."
 		if *demo {

@@ -239,10 +239,10 @@ func (d *assetDecoder) badValueErr(off int, want string) error {
 // describe names the value starting at off for an error message.
 func (d *assetDecoder) describe(off int) string {
 	data := d.data[off:]
-	const max = 40
+	const limit = 40
 	clip := func(s []byte) string {
-		if len(s) > max {
-			return string(s[:max]) + "..."
+		if len(s) > limit {
+			return string(s[:limit]) + "..."
 		}
 		return string(s)
 	}
@@ -541,7 +541,7 @@ func intFromDigits(u uint64, nd int, neg bool) (int64, bool) {
 		if u > 1<<63 {
 			return 0, false
 		}
-		return int64(-u), true
+		return int64(-u), true //nolint:gosec // G115: u <= 1<<63 was checked above
 	}
 	if u > 1<<63-1 {
 		return 0, false

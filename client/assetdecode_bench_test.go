@@ -252,7 +252,7 @@ func runJSONStream(page []byte) (benchAgg, error) {
 	var walk func(path string) error
 	walk = func(path string) error {
 		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-			return fmt.Errorf("%s: want object (%v)", path, err)
+			return fmt.Errorf("%s: want object (%w)", path, err)
 		}
 		for dec.More() {
 			t, err := dec.Token()
@@ -266,7 +266,7 @@ func runJSONStream(page []byte) (benchAgg, error) {
 				}
 			case path == "result" && k == "content":
 				if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-					return fmt.Errorf("content: want array (%v)", err)
+					return fmt.Errorf("content: want array (%w)", err)
 				}
 				for dec.More() {
 					a = jsonAsset{}

@@ -318,7 +318,7 @@ func fmtAsset(a *Asset, coerce bool) string {
 
 // jsonDepth returns the maximum nesting of a valid JSON document.
 func jsonDepth(b []byte) int {
-	depth, max := 0, 0
+	depth, deepest := 0, 0
 	inStr := false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
@@ -336,14 +336,14 @@ func jsonDepth(b []byte) int {
 			inStr = true
 		case '{', '[':
 			depth++
-			if depth > max {
-				max = depth
+			if depth > deepest {
+				deepest = depth
 			}
 		case '}', ']':
 			depth--
 		}
 	}
-	return max
+	return deepest
 }
 
 // decodeWithOurs decodes body with assetDecoder d, rendering each asset.

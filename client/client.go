@@ -320,7 +320,7 @@ func (c *Client) backoff(attempt int, last *Error) time.Duration {
 	if ceil > c.boffMax || ceil <= 0 {
 		ceil = c.boffMax
 	}
-	d := time.Duration(rand.Int64N(int64(ceil) + 1))
+	d := time.Duration(rand.Int64N(int64(ceil) + 1)) //nolint:gosec // G404: jitter needs no cryptographic randomness
 	if last != nil && last.retryAfter > d {
 		d = last.retryAfter
 	}
@@ -451,9 +451,9 @@ var errBodyTooLarge = errors.New("body too large")
 // huge answer should not pin its memory for the life of the process.
 const maxPooledBuf = 4 << 20
 
-// readBody reads resp.Body into buf, up to max bytes.
-func readBody(resp *http.Response, buf []byte, max int64) ([]byte, error) {
-	if resp.ContentLength > max {
+// readBody reads resp.Body into buf, up to limit bytes.
+func readBody(resp *http.Response, buf []byte, limit int64) ([]byte, error) {
+	if resp.ContentLength > limit {
 		return buf[:0], fmt.Errorf("%w: Content-Length %d", errBodyTooLarge, resp.ContentLength)
 	}
 	if resp.ContentLength > 0 && int64(cap(buf)) < resp.ContentLength {
@@ -462,15 +462,15 @@ func readBody(resp *http.Response, buf []byte, max int64) ([]byte, error) {
 	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {
-			if int64(len(buf)) > max {
-				return buf, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, max)
+			if int64(len(buf)) > limit {
+				return buf, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
 			}
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > max {
-			return buf, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, max)
+		if int64(len(buf)) > limit {
+			return buf, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
 		}
 		if err == io.EOF {
 			return buf, nil

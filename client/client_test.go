@@ -109,7 +109,7 @@ type countingLimiter struct {
 	err              error
 }
 
-func (l *countingLimiter) Wait(ctx context.Context) error {
+func (l *countingLimiter) Wait(context.Context) error {
 	l.waits.Add(1)
 	return l.err
 }
@@ -208,7 +208,7 @@ func TestMaxConnsBoundsConnections(t *testing.T) {
 // request never reaches the redirect target.
 func TestRedirectNotFollowed(t *testing.T) {
 	var elsewhere atomic.Int64
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		elsewhere.Add(1)
 		w.WriteHeader(200)
 		_, _ = io.WriteString(w, `{"code":"0","result":{"workspaceName":"alpha"}}`)
@@ -248,7 +248,7 @@ func TestBaseURLPrefix(t *testing.T) {
 		}
 		ts, _ := strconv.ParseInt(r.Header.Get(client.HeaderTimestamp), 10, 64)
 		if r.Header.Get(client.HeaderSignature) != client.Sign("GET", r.URL.RequestURI(), ts, mitest.DefaultAccessKey, mitest.DefaultSecretKey) {
-			http.Error(w, "bad signature", 401)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
 		// Forward, signed again for the path the simulator sees.
@@ -256,7 +256,7 @@ func TestBaseURLPrefix(t *testing.T) {
 		mitest.SignRequest(req, mitest.DefaultAccessKey, mitest.DefaultSecretKey, time.Now())
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
@@ -418,7 +418,7 @@ func TestErrorBodies(t *testing.T) {
 func TestBodyCap(t *testing.T) {
 	body := `{"code":"0","message":"success","result":{"workspaceName":"alpha","monthlyAnalysisCount":7}}`
 	for _, chunked := range []bool{false, true} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			if !chunked {
 				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 			}
@@ -473,7 +473,7 @@ func TestOddSuccessBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var n atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				n.Add(1)
 				w.Header().Set("Content-Type", tt.ctype)
 				_, _ = io.WriteString(w, tt.body)

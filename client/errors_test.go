@@ -69,7 +69,7 @@ func TestErrorString(t *testing.T) {
 		})
 	}
 	e := &Error{Err: cause}
-	if !errors.Is(e, cause) || !errors.Is(fmt.Errorf("x: %w", e), cause) || e.Unwrap() != cause {
+	if !errors.Is(e, cause) || !errors.Is(fmt.Errorf("x: %w", e), cause) || e.Unwrap() != cause { //nolint:errorlint // Unwrap must return the cause itself
 		t.Error("Error does not unwrap to its cause")
 	}
 	if got, ok := AsError(fmt.Errorf("wrapped: %w", e)); !ok || got != e {

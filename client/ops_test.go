@@ -157,7 +157,7 @@ func TestGetWorkspace(t *testing.T) {
 
 // TestGetWorkspaceSparse: fields may be missing or null.
 func TestGetWorkspaceSparse(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"code":"0","message":"success","result":{"workspaceName":null,"monthlyAnalysisCount":null,"createdTime":"yesterday"}}`)
 	}))
 	defer srv.Close()
@@ -265,7 +265,7 @@ func TestListProjectsShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()

@@ -34,12 +34,12 @@ func parseTime[S ~[]byte | ~string](b S, loc *time.Location) (sec int64, ok bool
 	month, ok2 := digits2(b[5], b[6])
 	day, ok3 := digits2(b[8], b[9])
 	hour, ok4 := digits2(b[11], b[12])
-	min, ok5 := digits2(b[14], b[15])
+	minute, ok5 := digits2(b[14], b[15])
 	s, ok6 := digits2(b[17], b[18])
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
 		return 0, false
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || s > 60 {
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || s > 60 {
 		return 0, false
 	}
 	i := 19
@@ -91,10 +91,10 @@ func parseTime[S ~[]byte | ~string](b S, loc *time.Location) (sec int64, ok bool
 		}
 	}
 	if !hasZone && loc != nil && loc != time.UTC {
-		return time.Date(year, time.Month(month), day, hour, min, s, 0, loc).Unix(), true
+		return time.Date(year, time.Month(month), day, hour, minute, s, 0, loc).Unix(), true
 	}
 	days := daysFromCivil(int64(year), int64(month), int64(day))
-	return days*86400 + int64(hour*3600+min*60+s-offset), true
+	return days*86400 + int64(hour*3600+minute*60+s-offset), true
 }
 
 func digits2(a, b byte) (int, bool) {

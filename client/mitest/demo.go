@@ -135,11 +135,11 @@ func demoUpload(inv *Inventory, n int64, now time.Time) {
 	p := targets[n%int64(len(targets))]
 	formats := []string{"mp4", "mov", "mp4", "png", "jpg", "mkv", "webm", "heic"}
 	format := formats[n%int64(len(formats))]
-	meta := &Meta{Format: Ptr(format), Resolution: Ptr("1920x1080"), Size: Ptr(int64(40_000_000 + 7_919*n%9_000_000))}
+	meta := &Meta{Format: Ptr(format), Resolution: Ptr("1920x1080"), Size: Ptr(40_000_000 + 7_919*n%9_000_000)}
 	if format == "png" || format == "jpg" || format == "heic" {
-		meta.Size = Ptr(int64(900_000 + 7_919*n%4_000_000))
+		meta.Size = Ptr(900_000 + 7_919*n%4_000_000)
 	} else {
-		meta.DurationMs = Ptr(int64(60_000 + 7_919*n%1_800_000))
+		meta.DurationMs = Ptr(60_000 + 7_919*n%1_800_000)
 	}
 	at := now.In(seoul).Format("2006-01-02T15:04:05")
 	p.Assets = append(p.Assets, Asset{

@@ -488,8 +488,8 @@ func route(path string) (ri reqInfo, ok bool) {
 	return ri, true
 }
 
-// parseDigits parses a non-empty string of ASCII digits no greater than max.
-func parseDigits(s string, max int64) (int64, bool) {
+// parseDigits parses a non-empty string of ASCII digits no greater than limit.
+func parseDigits(s string, limit int64) (int64, bool) {
 	if s == "" || len(s) > 19 {
 		return 0, false
 	}
@@ -500,7 +500,7 @@ func parseDigits(s string, max int64) (int64, bool) {
 			return 0, false
 		}
 		v = v*10 + int64(c-'0')
-		if v > max {
+		if v > limit {
 			return 0, false
 		}
 	}
@@ -947,7 +947,7 @@ func (s *Server) resetMidBody(w http.ResponseWriter, af *activeFault, status int
 	if af.RetryAfter != "" {
 		fmt.Fprintf(bw, "Retry-After: %s\r\n", af.RetryAfter)
 	}
-	bw.WriteString("\r\n")
+	_, _ = bw.WriteString("\r\n") // a write error shows at Flush below
 	writeBody(bw)
 	if bw.Flush() != nil {
 		return

@@ -635,7 +635,7 @@ func TestFaultMatrix(t *testing.T) {
 			logs:  []string{},
 			// The cut-short body is a transport failure ("error"); the retry is a 200.
 			reqs: []fmReqCount{{client.OpListAssets, "200", okPages}, {client.OpListAssets, "error", 1}},
-			check: func(t *testing.T, e *env, m fmExposition, _ time.Duration) {
+			check: func(t *testing.T, _ *env, m fmExposition, _ time.Duration) {
 				m.want(t, fmSeries(collector.Namespace+"_api_retries_total", "operation", "list_assets"), 1)
 			},
 		},

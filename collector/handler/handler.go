@@ -132,7 +132,7 @@ func (h *Handler) serveResult(w http.ResponseWriter, r *http.Request, res *scrap
 		CacheAge:    h.cacheOn(),
 		ProjectOnly: projectOnly,
 	}))
-	promhttp.HandlerFor(append(prometheus.Gatherers{reg}, more...), HandlerOpts(h.log)).ServeHTTP(w, r)
+	promhttp.HandlerFor(append(prometheus.Gatherers{reg}, more...), MetricsOpts(h.log)).ServeHTTP(w, r)
 }
 
 func (h *Handler) cacheOn() bool {
@@ -140,10 +140,10 @@ func (h *Handler) cacheOn() bool {
 	return ok
 }
 
-// HandlerOpts are the promhttp options of every metrics endpoint:
+// MetricsOpts are the promhttp options of every metrics endpoint:
 // OpenMetrics when the scraper asks for it (Prometheus 3 asks first), and
 // errors logged and served around.
-func HandlerOpts(log *slog.Logger) promhttp.HandlerOpts {
+func MetricsOpts(log *slog.Logger) promhttp.HandlerOpts {
 	return promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
 		ErrorHandling:     promhttp.ContinueOnError,

@@ -328,7 +328,7 @@ func (e *env) discover(t testing.TB, host, query string) (int, []sdTargetGroup, 
 			t.Errorf("group without targets: %v", g)
 		}
 		for k, v := range g.Labels {
-			if !model.LabelName(k).IsValidLegacy() || !model.LabelValue(v).IsValid() {
+			if !model.LegacyValidation.IsValidLabelName(k) || !model.LabelValue(v).IsValid() {
 				t.Errorf("invalid label %q=%q", k, v)
 			}
 		}

@@ -580,7 +580,7 @@ func simOnly(tb testing.TB, sim *mitest.Server, pages, pageSize, concurrency int
 				_, err = io.CopyBuffer(io.Discard, resp.Body, buf)
 				resp.Body.Close()
 				if err != nil || resp.StatusCode != 200 {
-					errs <- fmt.Errorf("page %d: status %d, %v", p, resp.StatusCode, err)
+					errs <- fmt.Errorf("page %d: status %d, %w", p, resp.StatusCode, err)
 					return
 				}
 			}

@@ -25,7 +25,7 @@ func (s *idSet) add(id int64) bool {
 	if s.groups == nil {
 		s.groups = make(map[int64]*idGroup)
 	}
-	hi, lo := id>>16, uint16(id)
+	hi, lo := id>>16, uint16(id) //nolint:gosec // G115: the low 16 bits, by design
 	g := s.groups[hi]
 	if g == nil {
 		g = &idGroup{arr: make([]uint16, 0, 8)}

@@ -9,12 +9,12 @@ func (q dueQueue) Len() int           { return len(q) }
 func (q dueQueue) Less(i, j int) bool { return q[i].due < q[j].due }
 func (q dueQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].heapIdx, q[j].heapIdx = int32(i), int32(j)
+	q[i].heapIdx, q[j].heapIdx = int32(i), int32(j) //nolint:gosec // G115: a heap index, under 2^31 assets
 }
 
 func (q *dueQueue) Push(x any) {
 	a := x.(*asset)
-	a.heapIdx = int32(len(*q))
+	a.heapIdx = int32(len(*q)) //nolint:gosec // G115: a heap index, under 2^31 assets
 	*q = append(*q, a)
 }
 

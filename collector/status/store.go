@@ -165,12 +165,17 @@ func (s *store) load(restore func(key projectKey, id int64, rec []byte)) (n int,
 	return n, err
 }
 
+// u64 and i64 reinterpret the bits of a time or an ID for the big-endian
+// encoding: a bit-cast, nothing is lost either way.
+func u64(v int64) uint64 { return uint64(v) } //nolint:gosec // G115: a bit-cast, see above
+func i64(v uint64) int64 { return int64(v) }  //nolint:gosec // G115: a bit-cast, see above
+
 func assetKey(p projectKey, id int64) []byte {
 	k := make([]byte, 0, len(p.ws)+17)
 	k = append(k, p.ws...)
 	k = append(k, 0)
-	k = binary.BigEndian.AppendUint64(k, uint64(p.id))
-	return binary.BigEndian.AppendUint64(k, uint64(id))
+	k = binary.BigEndian.AppendUint64(k, u64(p.id))
+	return binary.BigEndian.AppendUint64(k, u64(id))
 }
 
 func parseKey(k []byte) (projectKey, int64, bool) {
@@ -180,20 +185,20 @@ func parseKey(k []byte) (projectKey, int64, bool) {
 	n := len(k) - 16
 	return projectKey{
 		ws: string(k[:n-1]),
-		id: int64(binary.BigEndian.Uint64(k[n:])),
-	}, int64(binary.BigEndian.Uint64(k[n+8:])), true
+		id: i64(binary.BigEndian.Uint64(k[n:])),
+	}, i64(binary.BigEndian.Uint64(k[n+8:])), true
 }
 
 func encodeRecord(a *asset) []byte {
 	b := make([]byte, 0, recordLen)
 	for _, v := range []int64{a.created, a.updated, a.due, a.checked, a.pendingSince} {
-		b = binary.BigEndian.AppendUint64(b, uint64(v))
+		b = binary.BigEndian.AppendUint64(b, u64(v))
 	}
 	return append(b, byte(a.imp), byte(a.ana), byte(a.reason))
 }
 
 func decodeRecord(b []byte, a *asset) {
-	v := func(i int) int64 { return int64(binary.BigEndian.Uint64(b[8*i:])) }
+	v := func(i int) int64 { return i64(binary.BigEndian.Uint64(b[8*i:])) }
 	a.created, a.updated, a.due, a.checked, a.pendingSince = v(0), v(1), v(2), v(3), v(4)
 	a.imp = ImportState(min(b[40], byte(ImportOther)))
 	a.ana = AnalysisState(min(b[41], byte(AnalysisOther)))

@@ -1,5 +1,7 @@
 // Command generate writes the dashboard built by package dashboards to
-// dashboards/mediaintel.json. It runs through "go generate ./dashboards".
+// dashboards/mediaintel.json, or to the file named by its argument. It runs
+// through "go generate" in the dashboards module: "go -C dashboards generate"
+// from the repository root.
 package main
 
 import (

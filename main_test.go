@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -574,7 +575,8 @@ func TestMissingCredentials(t *testing.T) {
 	cmd := exec.Command(testutil.BuildExporter(t), "--web.listen-address=127.0.0.1:0")
 	cmd.Env = baseEnv()
 	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
 		t.Fatalf("exporter without credentials: %v, want a non-zero exit:\n%s", err, out)
 	}
 	for _, want := range []string{"NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY"} {

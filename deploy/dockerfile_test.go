@@ -278,7 +278,7 @@ func TestDockerfile(t *testing.T) {
 // TestDockerfileChecks: each way of getting the image wrong is reported,
 // starting from the real Dockerfile.
 func TestDockerfileChecks(t *testing.T) {
-	real := readFile(t, filepath.Join(testutil.RepoRoot(t), "Dockerfile"))
+	dockerfile := readFile(t, filepath.Join(testutil.RepoRoot(t), "Dockerfile"))
 	for _, tc := range []struct {
 		name, old, new, want string
 	}{
@@ -304,10 +304,10 @@ func TestDockerfileChecks(t *testing.T) {
 		{"unreadable", "AS builder", "AS builder extra", "BuildKit cannot read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if !strings.Contains(real, tc.old) {
+			if !strings.Contains(dockerfile, tc.old) {
 				t.Fatalf("the Dockerfile no longer has %q; update this case", tc.old)
 			}
-			problems := checkDockerfile(strings.Replace(real, tc.old, tc.new, 1))
+			problems := checkDockerfile(strings.Replace(dockerfile, tc.old, tc.new, 1))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
 				t.Errorf("want a problem with %q, got %q", tc.want, problems)
 			}

@@ -98,7 +98,10 @@ func waitHTTP(exited <-chan struct{}, u string, timeout time.Duration) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s (%v)", u, timeout, err)
+			if err != nil {
+				return fmt.Errorf("%s not ready after %s: %w", u, timeout, err)
+			}
+			return fmt.Errorf("%s not ready after %s", u, timeout)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -340,15 +343,21 @@ func testE2E(t *testing.T, rel promRelease) {
 	// 1. The exporter is scraped and its samples stored.
 	testutil.EventuallyNoError(t, 60*time.Second, "the mediaintel target is up", func() error {
 		n, s, err := api.query(`up{job="mediaintel"} == 1`)
-		if err != nil || n != 1 {
-			return fmt.Errorf("up: %d series %v %v", n, s, err)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("up: %d series %v", n, s)
 		}
 		return nil
 	})
 	testutil.EventuallyNoError(t, 60*time.Second, "several scrapes are stored", func() error {
 		n, s, err := api.query(`count_over_time(ncp_mediaintel_up[1m]) >= 3`)
-		if err != nil || n != 1 {
-			return fmt.Errorf("count_over_time: %v %v", s, err)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("count_over_time: %v", s)
 		}
 		return nil
 	})

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,8 +81,8 @@ func releaseVersion(t *testing.T, bin string) string {
 	if m := versionRE.FindStringSubmatch(runTool(t, time.Minute, "", bin, "--version")); m != nil {
 		return m[1]
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	m := goModuleRE.FindStringSubmatch(runTool(t, time.Minute, "", goTool, "version", "-m", bin))
+	// go test puts its own GOROOT/bin first on PATH.
+	m := goModuleRE.FindStringSubmatch(runTool(t, time.Minute, "", "go", "version", "-m", bin))
 	if m == nil {
 		t.Fatalf("%s: no version in --version nor in its Go build information", bin)
 	}

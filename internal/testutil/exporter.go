@@ -71,7 +71,7 @@ func startExporter(bin string, opts ExporterOptions, args []string) (*Exporter, 
 		return nil, fmt.Errorf("finding a free port: %w", err)
 	}
 	e := &Exporter{Addr: addr, out: &LockedBuffer{}, done: make(chan struct{})}
-	e.cmd = exec.Command(bin, append(args, "--web.listen-address="+e.Addr)...)
+	e.cmd = exec.Command(bin, append(args, "--web.listen-address="+e.Addr)...) //nolint:gosec // G204: the test's own exporter binary and flags
 	e.cmd.Env = opts.Env
 	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
 	if err := e.cmd.Start(); err != nil {
@@ -82,7 +82,10 @@ func startExporter(bin string, opts ExporterOptions, args []string) (*Exporter, 
 	for !opts.Ready(e.Addr) {
 		select {
 		case <-e.done:
-			return nil, fmt.Errorf("exporter exited early (%v):\n%s", e.err, e.Log())
+			if e.err == nil {
+				return nil, fmt.Errorf("exporter exited early, with status 0:\n%s", e.Log())
+			}
+			return nil, fmt.Errorf("exporter exited early: %w\n%s", e.err, e.Log())
 		default:
 		}
 		if time.Now().After(deadline) {

@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/grafana/grafana-foundation-sdk/go v0.0.22
 	github.com/mediaintel/mediaintel_exporter v0.0.0-00010101000000-000000000000
+	github.com/prometheus/common v0.73.1
 	github.com/prometheus/prometheus v0.316.0
 )
 
@@ -17,7 +18,6 @@ require (
 	github.com/pandatix/go-abnf v0.5.3 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
-	github.com/prometheus/common v0.73.1 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect

@@ -10,15 +10,8 @@ import (
 	"testing"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
-
-// smokeStart runs the binary (see startExporter in main_test.go) and
-// returns its address and output.
-func smokeStart(t *testing.T, env []string, args ...string) (addr string, logs *lockedBuffer) {
-	t.Helper()
-	p := startExporter(t, env, nil, args...)
-	return p.addr, p.out
-}
 
 func smokeGet(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -36,42 +29,43 @@ func smokeGet(t *testing.T, url string) (int, string) {
 func TestBinaryAgainstSimulator(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(11, mitest.GenConfig{Workspaces: 2, ProjectsPerWorkspace: 2, AssetsPerProject: 1500}))
 	defer sim.Close()
-	env := []string{"NCLOUD_ACCESS_KEY_ID=" + mitest.DefaultAccessKey, "NCLOUD_SECRET_ACCESS_KEY=" + mitest.DefaultSecretKey}
-	addr, logs := smokeStart(t, env, "--mi.api-url="+sim.URL)
-	status, body := smokeGet(t, "http://"+addr+"/metrics")
+	p := startExporter(t, baseEnv("NCLOUD_ACCESS_KEY_ID="+mitest.DefaultAccessKey, "NCLOUD_SECRET_ACCESS_KEY="+mitest.DefaultSecretKey), nil, "--mi.api-url="+sim.URL)
+	base := "http://" + p.Addr
+	status, body := smokeGet(t, base+"/metrics")
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
 	for _, want := range []string{"\nncp_mediaintel_up 1\n", `ncp_mediaintel_project_scrape_success{project_id=`, `ncp_mediaintel_assets{format="mp4"`, "ncp_mediaintel_build_info{", "go_goroutines "} {
 		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %q\nlogs:\n%s", want, logs)
+			t.Errorf("metrics lack %q\nlogs:\n%s", want, p.Log())
 		}
 	}
 	if failed := regexp.MustCompile(`(?m)^ncp_mediaintel_project_scrape_success\{.*\} 0$`).FindString(body); failed != "" {
-		t.Errorf("a project failed: %s\n%s", failed, logs)
+		t.Errorf("a project failed: %s\n%s", failed, p.Log())
 	}
 	if sim.Requests(mitest.OpListWorkspaces) != 1 {
 		t.Errorf("workspace list calls = %d, want 1", sim.Requests(mitest.OpListWorkspaces))
 	}
-	status, body = smokeGet(t, "http://"+addr+"/")
+	status, body = smokeGet(t, base+"/")
 	if status != 200 || !strings.Contains(body, "/metrics") || strings.Contains(body, "DEMO") {
 		t.Errorf("landing page: status %d, body:\n%s", status, body)
 	}
 }
 
 func TestBinaryDemoSaysSynthetic(t *testing.T) {
-	addr, logs := smokeStart(t, nil, "--demo")
-	status, body := smokeGet(t, "http://"+addr+"/")
+	p := startExporter(t, baseEnv(), nil, "--demo")
+	base := "http://" + p.Addr
+	status, body := smokeGet(t, base+"/")
 	if status != 200 || !strings.Contains(body, "synthetic") {
 		t.Errorf("landing page should say the data is synthetic: %d\n%s", status, body)
 	}
-	_, metrics := smokeGet(t, "http://"+addr+"/metrics")
+	_, metrics := smokeGet(t, base+"/metrics")
 	want := fmt.Sprintf(`ncp_mediaintel_project_scrape_success{project_id="%d",workspace="%s"} 0`, mitest.DemoFailingProject, mitest.DemoFailingWorkspace)
 	if !strings.Contains(metrics, want) {
 		t.Errorf("demo metrics lack the failing project %q", want)
 	}
-	if !strings.Contains(logs.String(), "SYNTHETIC") {
-		t.Errorf("log does not say the data is synthetic:\n%s", logs)
+	if !strings.Contains(p.Log(), "SYNTHETIC") {
+		t.Errorf("log does not say the data is synthetic:\n%s", p.Log())
 	}
 }
 
@@ -96,8 +90,8 @@ func TestBinaryRefusesBadStart(t *testing.T) {
 		{"negative rate", nil, []string{"--demo", "--mi.rate-limit=-1"}, "--mi.rate-limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + freeAddr(t)}, tc.args...)...)
-			cmd.Env = tc.env
+			cmd := exec.Command(testutil.BuildExporter(t), append([]string{"--web.listen-address=" + testutil.FreeAddr(t)}, tc.args...)...)
+			cmd.Env = baseEnv(tc.env...) // nothing from the environment of whoever runs the tests
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("exporter started; want a non-zero exit\n%s", out)

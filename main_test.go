@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -23,158 +24,39 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
-// The tests here build the exporter binary once and run it as a user
-// would: flags, environment, signals, real sockets.
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildDir  string
-)
+// The tests here build the exporter binary once (testutil.BuildExporter)
+// and run it as a user would: flags, environment, signals, real sockets.
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testutil.RemoveBuild()
 	os.Exit(code)
 }
 
-// exporterBinary builds the exporter (once per test run).
-func exporterBinary(t *testing.T) string {
+// startExporter runs the exporter binary with env and args (plus a listen
+// address) and waits until ready answers true (nil: /-/healthy answers
+// 200). It is stopped with SIGTERM at the end of the test, which fails if
+// the exporter then exits uncleanly.
+func startExporter(t *testing.T, env []string, ready func(addr string) bool, args ...string) *testutil.Exporter {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "mediaintel-exporter-test")
-		if buildErr != nil {
-			return
-		}
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		binPath = filepath.Join(buildDir, "mediaintel_exporter")
-		out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return testutil.StartExporterWith(t, testutil.BuildExporter(t), testutil.ExporterOptions{Env: env, Ready: ready}, args...)
 }
 
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-type exporterProc struct {
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	addr string
-	done chan struct{}
-	err  error
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startExporter runs the binary with env and args (plus a listen address)
-// and waits until ready answers true. It is stopped with SIGTERM at the
-// end of the test.
-func startExporter(t *testing.T, env []string, ready func(addr string) bool, args ...string) *exporterProc {
-	t.Helper()
-	bin := exporterBinary(t)
-	p := &exporterProc{out: &lockedBuffer{}, addr: freeAddr(t), done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append(args, "--web.listen-address="+p.addr)...)
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.stop(t) })
-	if ready == nil {
-		ready = func(addr string) bool {
-			resp, err := http.Get("http://" + addr + "/-/healthy")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		}
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !ready(p.addr) {
-		select {
-		case <-p.done:
-			t.Fatalf("exporter exited early (%v):\n%s", p.err, p.out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("exporter not ready after 30 s:\n%s", p.out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return p
-}
-
-// stop sends SIGTERM and waits for the exit; it reports an unclean exit.
-func (p *exporterProc) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Errorf("exporter exited with %v after SIGTERM:\n%s", p.err, p.out)
-		}
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("exporter did not stop within 10 s of SIGTERM")
-	}
-}
-
+// baseEnv is a minimal environment plus extra, so that credentials in the
+// environment of whoever runs the tests do not reach the exporter.
 func baseEnv(extra ...string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
 	return append(env, extra...)
@@ -238,7 +120,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 
 	p := startExporter(t, baseEnv("NCLOUD_ACCESS_KEY="+ak, "NCLOUD_SECRET_KEY="+secret), nil,
 		"--mi.api-url="+sim.URL, "--log.level=debug", "--mi.max-attempts=2")
-	base := "http://" + p.addr
+	base := "http://" + p.Addr
 	c := &http.Client{Timeout: 20 * time.Second}
 	var ex []exchange
 	for _, path := range []string{
@@ -254,7 +136,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	sim.ClearFaults()
 	sim.SetFault(mitest.Scope{}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "200"})
 	ex = append(ex, fetch(t, c, http.MethodGet, base+"/metrics", nil), fetch(t, c, http.MethodGet, base+"/discovery?per=project", nil))
-	p.stop(t)
+	p.Stop(t)
 
 	forms := map[string]string{
 		"plain":              secret,
@@ -268,7 +150,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		"quoted":             strconv.Quote(secret),
 		"secret part (core)": "Sup3r+S3cr3t/Key=LEAKTEST",
 	}
-	out := p.out.String()
+	out := p.Log()
 	check := func(where, text string) {
 		for name, f := range forms {
 			if strings.Contains(text, f) {
@@ -287,10 +169,9 @@ func TestSecretNeverLeaks(t *testing.T) {
 		}
 	}
 
-	// The checks above must have had something to look at.
-	// (Nothing logs at debug level today; --log.level=debug lets any
-	// future debug line be checked too.)
-	for _, want := range []string{"level=INFO", "level=WARN", "level=ERROR", "HTTP 401", "HTTP 503", "HTML", "check the key", "Permission Denied"} {
+	// The checks above must have had something to look at, debug lines
+	// (per workspace and project) included.
+	for _, want := range []string{"level=DEBUG", "level=INFO", "level=WARN", "level=ERROR", "HTTP 401", "HTTP 503", "HTML", "check the key", "Permission Denied"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the exporter's output lacks %q; the leak check may be blind:\n%s", want, out)
 		}
@@ -388,7 +269,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	}, "--demo", "--web.config.file="+cfg)
 
 	// Plain HTTP gets no metrics.
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.addr + "/metrics")
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.Addr + "/metrics")
 	if err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -397,7 +278,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		}
 	}
 	// A client that does not trust the certificate fails the handshake.
-	if _, err := (&http.Client{Timeout: 5 * time.Second}).Get("https://" + p.addr + "/metrics"); err == nil {
+	if _, err := (&http.Client{Timeout: 5 * time.Second}).Get("https://" + p.Addr + "/metrics"); err == nil {
 		t.Error("an HTTPS client without the certificate in its roots connected")
 	}
 	for _, tc := range []struct {
@@ -409,7 +290,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		{"unknown user", "admin", password, 401},
 		{"right credentials", user, password, 200},
 	} {
-		status, body, err := get(p.addr, "/metrics", tc.user, tc.pw)
+		status, body, err := get(p.Addr, "/metrics", tc.user, tc.pw)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -428,29 +309,12 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	}
 }
 
-// TestServerTimeouts: the server's bounds on slow clients.
-func TestServerTimeouts(t *testing.T) {
-	srv := newHTTPServer(http.NotFoundHandler())
-	if srv.ReadHeaderTimeout != 10*time.Second {
-		t.Errorf("ReadHeaderTimeout = %v, want 10s", srv.ReadHeaderTimeout)
-	}
-	if srv.ReadTimeout <= 0 || srv.ReadTimeout > time.Minute {
-		t.Errorf("ReadTimeout = %v, want a bound of at most a minute", srv.ReadTimeout)
-	}
-	if srv.IdleTimeout <= 0 || srv.IdleTimeout > 5*time.Minute {
-		t.Errorf("IdleTimeout = %v, want a bound of at most 5 minutes", srv.IdleTimeout)
-	}
-	if srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 1<<20 {
-		t.Errorf("MaxHeaderBytes = %d, want a bound of at most 1 MiB", srv.MaxHeaderBytes)
-	}
-}
-
 // TestSlowlorisDisconnected: a client that never finishes its headers is
 // disconnected after ReadHeaderTimeout (10 s), however slowly it dribbles.
 func TestSlowlorisDisconnected(t *testing.T) {
 	t.Parallel()
 	p := startExporter(t, baseEnv(), nil, "--demo")
-	conn, err := net.Dial("tcp", p.addr)
+	conn, err := net.Dial("tcp", p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,6 +346,22 @@ func TestSlowlorisDisconnected(t *testing.T) {
 			}
 			_, _ = fmt.Fprintf(conn, "X-Slow-%d: y\r\n", i)
 		}
+	}
+}
+
+// TestOversizedHeadersRefused: request headers beyond the server's bound
+// (64 KiB, where net/http's default is 1 MiB) are answered 431, and
+// ordinary requests are served.
+func TestOversizedHeadersRefused(t *testing.T) {
+	t.Parallel()
+	p := startExporter(t, baseEnv(), nil, "--demo")
+	c := &http.Client{Timeout: 10 * time.Second}
+	big := fetch(t, c, http.MethodGet, "http://"+p.Addr+"/-/healthy", map[string]string{"X-Big": strings.Repeat("x", 100<<10)})
+	if big.status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("100 KiB of headers: status %d, want 431", big.status)
+	}
+	if ok := fetch(t, c, http.MethodGet, "http://"+p.Addr+"/-/healthy", map[string]string{"X-Small": strings.Repeat("x", 8<<10)}); ok.status != http.StatusOK {
+		t.Errorf("8 KiB of headers: status %d, want 200", ok.status)
 	}
 }
 
@@ -524,7 +404,7 @@ func TestMaxRequestsAndCoalescing(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/metrics", nil)
+			req, _ := http.NewRequest(http.MethodGet, "http://"+p.Addr+"/metrics", nil)
 			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "15")
 			resp, err := c.Do(req)
 			if err != nil {
@@ -573,7 +453,7 @@ func TestMaxRequestsAndCoalescing(t *testing.T) {
 			t.Errorf("simulator saw %d %s requests, want %d (one pass)", got, op, want)
 		}
 	}
-	internal := fetch(t, c, http.MethodGet, "http://"+p.addr+"/internal/metrics", nil).body
+	internal := fetch(t, c, http.MethodGet, "http://"+p.Addr+"/internal/metrics", nil).body
 	if v, _ := metricValue(internal, "ncp_mediaintel_scrapes_rejected_total"); int(v) != rejected {
 		t.Errorf("scrapes_rejected_total = %v, want %d", v, rejected)
 	}
@@ -625,14 +505,14 @@ func TestCredentialFilesRotation(t *testing.T) {
 		"--ncp.secret-key-file="+skFile, "--mi.max-attempts=1", "--log.level=debug")
 	c := &http.Client{Timeout: 10 * time.Second}
 	up := func() float64 {
-		v, ok := metricValue(fetch(t, c, http.MethodGet, "http://"+p.addr+"/metrics", nil).body, "ncp_mediaintel_up")
+		v, ok := metricValue(fetch(t, c, http.MethodGet, "http://"+p.Addr+"/metrics", nil).body, "ncp_mediaintel_up")
 		if !ok {
 			t.Fatal("no ncp_mediaintel_up in /metrics")
 		}
 		return v
 	}
 	if v := up(); v != 1 {
-		t.Fatalf("up = %v with the first key:\n%s", v, p.out)
+		t.Fatalf("up = %v with the first key:\n%s", v, p.Log())
 	}
 	backend.Store(u2) // the old key is revoked
 	if v := up(); v != 0 {
@@ -643,7 +523,7 @@ func TestCredentialFilesRotation(t *testing.T) {
 	rotated := time.Now()
 	for up() != 1 {
 		if time.Since(rotated) > 5*time.Second {
-			t.Fatalf("scrapes still fail 5 s after the key files were rotated:\n%s", p.out)
+			t.Fatalf("scrapes still fail 5 s after the key files were rotated:\n%s", p.Log())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -652,7 +532,7 @@ func TestCredentialFilesRotation(t *testing.T) {
 		t.Error("the API that accepts only the new key saw no asset-list request")
 	}
 	for _, s := range []string{sk1, sk2} {
-		if strings.Contains(p.out.String(), s) {
+		if strings.Contains(p.Log(), s) {
 			t.Errorf("a secret key appears in the output")
 		}
 	}
@@ -692,10 +572,11 @@ func TestMissingCredentials(t *testing.T) {
 	}
 
 	// The binary, with an empty environment.
-	cmd := exec.Command(exporterBinary(t), "--web.listen-address=127.0.0.1:0")
+	cmd := exec.Command(testutil.BuildExporter(t), "--web.listen-address=127.0.0.1:0")
 	cmd.Env = baseEnv()
 	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
 		t.Fatalf("exporter without credentials: %v, want a non-zero exit:\n%s", err, out)
 	}
 	for _, want := range []string{"NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY"} {

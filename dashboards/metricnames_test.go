@@ -1,113 +1,77 @@
 package dashboards
 
 import (
+	"fmt"
 	"reflect"
-	"sort"
-	"strings"
+	"regexp"
+	"slices"
 	"testing"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// promqlWords are identifiers that are never metric names: aggregation
-// operators, their modifiers, binary operators, keywords and the special
-// float literals.
-var promqlWords = map[string]bool{
-	"sum": true, "min": true, "max": true, "avg": true, "group": true, "stddev": true, "stdvar": true,
-	"count": true, "count_values": true, "bottomk": true, "topk": true, "quantile": true, "limitk": true, "limit_ratio": true,
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-	"and": true, "or": true, "unless": true, "bool": true, "offset": true, "atan2": true,
-	"inf": true, "nan": true,
+// promql is Prometheus' own PromQL parser with its default options: the
+// functions and syntax a stock Prometheus accepts.
+var promql = parser.NewParser(parser.Options{})
+
+// grafanaVarRE finds a Grafana variable ($name, ${name}, [[name]]); "$1"
+// in label_replace is a regular expression's group, not a variable.
+var grafanaVarRE = regexp.MustCompile(`\$\{?[A-Za-z_]\w*|\[\[\w+\]\]`)
+
+// parseQuery parses a dashboard query, Grafana's variables substituted with
+// testVars first, and checks that it is one Grafana can plot or show: an
+// instant vector or a scalar.
+func parseQuery(expr string) (parser.Expr, error) {
+	expanded := ExpandVariables(expr, testVars)
+	if v := grafanaVarRE.FindString(expanded); v != "" {
+		return nil, fmt.Errorf("variable %s is left after substitution: %s", v, expanded)
+	}
+	e, err := promql.ParseExpr(expanded)
+	if err != nil {
+		return nil, err
+	}
+	if t := e.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
+		return nil, fmt.Errorf("the expression is a %s; a panel or variable query must be an instant vector or a scalar", t)
+	}
+	return e, nil
 }
 
-// labelListKeywords are followed by a parenthesised list of label names.
-var labelListKeywords = map[string]bool{"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true}
-
-func isIdentStart(c byte) bool {
-	return c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-}
-
-func isIdent(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
-
-// metricNames returns the metric names a PromQL expression selects, sorted:
-// identifiers outside label matchers, strings, durations and label lists
-// that are not functions, operators or keywords. Good enough for the
-// dashboard's own expressions; the real parser checks them separately.
-func metricNames(expr string) []string {
-	found := map[string]bool{}
-	n := len(expr)
-	for i := 0; i < n; {
-		c := expr[i]
-		switch {
-		case c == '"' || c == '\'' || c == '`':
-			j := i + 1
-			for j < n && expr[j] != c {
-				if expr[j] == '\\' && c != '`' {
-					j++
-				}
-				j++
-			}
-			i = j + 1
-		case c == '{' || c == '[':
-			// Label matchers and range/subquery durations: nothing to find
-			// inside, except strings, which are skipped with them.
-			end := byte('}')
-			if c == '[' {
-				end = ']'
-			}
-			j := i + 1
-			for j < n && expr[j] != end {
-				if q := expr[j]; q == '"' || q == '\'' || q == '`' {
-					j++
-					for j < n && expr[j] != q {
-						if expr[j] == '\\' && q != '`' {
-							j++
-						}
-						j++
-					}
-				}
-				j++
-			}
-			i = j + 1
-		case c >= '0' && c <= '9' || (c == '.' && i+1 < n && expr[i+1] >= '0' && expr[i+1] <= '9'):
-			j := i
-			for j < n && (isIdent(expr[j]) || expr[j] == '.') {
-				j++
-			}
-			i = j
-		case isIdentStart(c):
-			j := i
-			for j < n && isIdent(expr[j]) {
-				j++
-			}
-			word := expr[i:j]
-			k := j
-			for k < n && (expr[k] == ' ' || expr[k] == '\t' || expr[k] == '\n') {
-				k++
-			}
-			lower := strings.ToLower(word)
-			switch {
-			case labelListKeywords[lower] && k < n && expr[k] == '(':
-				// Skip the label list.
-				for k < n && expr[k] != ')' {
-					k++
-				}
-				j = k + 1
-			case promqlWords[lower]:
-			case k < n && expr[k] == '(':
-				// A function call.
-			default:
-				found[word] = true
-			}
-			i = j
-		default:
-			i++
+// metricNames returns the metric names a dashboard query selects, sorted,
+// from the syntax tree of Prometheus' parser: the names of its vector
+// selectors, also inside range selectors and subqueries. A selector that
+// names no single metric is an error, as the test could not check it.
+func metricNames(expr string) ([]string, error) {
+	e, err := parseQuery(expr)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
 		}
+		name := vs.Name
+		if name == "" {
+			for _, m := range vs.LabelMatchers {
+				if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
+					name = m.Value
+				}
+			}
+		}
+		if name == "" {
+			err = fmt.Errorf("selector %s names no single metric", vs)
+		}
+		names = append(names, name)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	out := make([]string, 0, len(found))
-	for w := range found {
-		out = append(out, w)
-	}
-	sort.Strings(out)
-	return out
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
 
 func TestMetricNamesExtraction(t *testing.T) {
@@ -120,12 +84,26 @@ func TestMetricNamesExtraction(t *testing.T) {
 		{`count(b{w=~"$workspace"} == 0) or vector(0)`, []string{"b"}},
 		{`histogram_quantile(0.95, sum(c_bucket) without (instance)) * 1e3`, []string{"c_bucket"}},
 		{"d\n  * on (workspace, project_id) group_left (project_name)\nmax by (workspace, project_id, project_name) (e{a=\"1\"})", []string{"d", "e"}},
-		{`topk(10, f offset 1h) / ignoring(code) g unless h and bool Inf`, []string{"f", "g", "h"}},
+		{`topk(10, f offset 1h) / ignoring(code) g unless h > bool Inf`, []string{"f", "g", "h"}},
 		{`delta(i[24h]) > .5 and j:recorded:rate5m`, []string{"i", "j:recorded:rate5m"}},
 		{`label_replace(k, "dst", "$1", "src", "(.*)")`, []string{"k"}},
+		{`max_over_time(rate(l[5m])[1h:${__interval}]) + {__name__="m", a="b"} + l`, []string{"l", "m"}},
+		{`scalar(sum(n))`, []string{"n"}},
 	} {
-		if got := metricNames(tc.expr); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("metricNames(%q) = %q, want %q", tc.expr, got, tc.want)
+		got, err := metricNames(tc.expr)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("metricNames(%q) = %q, %v; want %q", tc.expr, got, err, tc.want)
+		}
+	}
+	for _, expr := range []string{
+		`sum(rate(x[5m])`,                 // unbalanced
+		`rate(x[5m])[1h:]`,                // a range vector: Grafana cannot plot it
+		`x[$__unknown_variable]`,          // a variable the tests do not know
+		`{__name__=~"ncp_mediaintel_.+"}`, // which metrics?
+		`no_such_function(x)`,
+	} {
+		if got, err := metricNames(expr); err == nil {
+			t.Errorf("metricNames(%q) = %q without an error", expr, got)
 		}
 	}
 }

@@ -1,198 +1,137 @@
 package deploy
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
-
-// dockerInstr is one Dockerfile instruction after line continuations are
-// joined and comments dropped.
-type dockerInstr struct {
-	Line int    // first source line
-	Cmd  string // upper-cased keyword
-	Args string // the rest, continuations joined with a space
-}
-
-// dockerStage is one FROM ... stage.
-type dockerStage struct {
-	Name   string // AS name, lower-cased; "" if none
-	Image  string // base image after ARG substitution
-	Instrs []dockerInstr
-	Args   map[string]string // ARG defaults visible in the stage, plus ENV
-}
-
-// parseDockerfile splits a Dockerfile into instructions, the way the
-// Dockerfile frontend does it: parser directives only at the very top, "#"
-// comment lines (also inside a continuation) dropped, a line ending in the
-// escape character (default backslash) continued on the next.
-func parseDockerfile(text string) ([]dockerInstr, error) {
-	escape := byte('\\')
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	directiveRE := regexp.MustCompile(`^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$`)
-	i := 0
-	for ; i < len(lines); i++ {
-		m := directiveRE.FindStringSubmatch(lines[i])
-		if m == nil {
-			break
-		}
-		if strings.EqualFold(m[1], "escape") {
-			if len(m[2]) != 1 || (m[2] != "\\" && m[2] != "`") {
-				return nil, fmt.Errorf("line %d: bad escape directive %q", i+1, m[2])
-			}
-			escape = m[2][0]
-		}
-	}
-	var out []dockerInstr
-	var cur strings.Builder
-	start := 0
-	for ; i < len(lines); i++ {
-		line := lines[i]
-		trimmed := strings.TrimSpace(line)
-		if strings.HasPrefix(trimmed, "#") {
-			continue // comments are dropped, even within a continuation
-		}
-		if trimmed == "" {
-			continue // blank lines, also inside a continuation, are skipped
-		}
-		if cur.Len() == 0 {
-			start = i + 1
-		}
-		t := strings.TrimRight(line, " \t")
-		if len(t) > 0 && t[len(t)-1] == escape {
-			cur.WriteString(strings.TrimSpace(t[:len(t)-1]))
-			cur.WriteByte(' ')
-			continue
-		}
-		cur.WriteString(strings.TrimSpace(line))
-		full := strings.TrimSpace(cur.String())
-		cur.Reset()
-		if full == "" {
-			continue
-		}
-		kw, rest, _ := strings.Cut(full, " ")
-		out = append(out, dockerInstr{Line: start, Cmd: strings.ToUpper(kw), Args: strings.TrimSpace(rest)})
-	}
-	if cur.Len() > 0 {
-		return nil, fmt.Errorf("line %d: continuation runs past the end of the file", start)
-	}
-	return out, nil
-}
-
-var dockerVarRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:[-+][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
-
-// dockerSubst expands $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt}.
-func dockerSubst(s string, vars map[string]string) string {
-	return dockerVarRE.ReplaceAllStringFunc(s, func(m string) string {
-		sm := dockerVarRE.FindStringSubmatch(m)
-		name, mod := sm[1], sm[2]
-		if name == "" {
-			name = sm[3]
-		}
-		v, ok := vars[name]
-		switch {
-		case strings.HasPrefix(mod, ":-"):
-			if !ok || v == "" {
-				return mod[2:]
-			}
-		case strings.HasPrefix(mod, ":+"):
-			if ok && v != "" {
-				return mod[2:]
-			}
-			return ""
-		}
-		return v
-	})
-}
-
-// dockerStages groups instructions into stages, resolving global ARGs in
-// FROM and stage ARG/ENV values.
-func dockerStages(instrs []dockerInstr) ([]dockerStage, error) {
-	global := map[string]string{}
-	var stages []dockerStage
-	for _, in := range instrs {
-		switch {
-		case in.Cmd == "FROM":
-			f := strings.Fields(in.Args)
-			for len(f) > 0 && strings.HasPrefix(f[0], "--") { // --platform=...
-				f = f[1:]
-			}
-			if len(f) == 0 {
-				return nil, fmt.Errorf("line %d: FROM without image", in.Line)
-			}
-			st := dockerStage{Image: dockerSubst(f[0], global), Args: map[string]string{}}
-			if len(f) == 3 && strings.EqualFold(f[1], "AS") {
-				st.Name = strings.ToLower(f[2])
-			} else if len(f) != 1 {
-				return nil, fmt.Errorf("line %d: cannot parse FROM %q", in.Line, in.Args)
-			}
-			stages = append(stages, st)
-		case len(stages) == 0:
-			if in.Cmd != "ARG" {
-				return nil, fmt.Errorf("line %d: %s before the first FROM", in.Line, in.Cmd)
-			}
-			for _, a := range strings.Fields(in.Args) {
-				k, v, _ := strings.Cut(a, "=")
-				global[k] = strings.Trim(v, `"`)
-			}
-		default:
-			st := &stages[len(stages)-1]
-			switch in.Cmd {
-			case "ARG":
-				for _, a := range strings.Fields(in.Args) {
-					k, v, hasDefault := strings.Cut(a, "=")
-					if !hasDefault {
-						v = global[k] // a global ARG redeclared in a stage
-					}
-					st.Args[k] = dockerSubst(strings.Trim(v, `"`), st.Args)
-				}
-			case "ENV":
-				for _, a := range strings.Fields(in.Args) {
-					if k, v, ok := strings.Cut(a, "="); ok {
-						st.Args[k] = dockerSubst(strings.Trim(v, `"`), st.Args)
-					}
-				}
-			}
-			st.Instrs = append(st.Instrs, in)
-		}
-	}
-	return stages, nil
-}
-
-// runFlagsRE strips RUN/COPY flags such as --mount=... and --from=....
-func stripFlags(args string) (flags map[string]string, rest string) {
-	flags = map[string]string{}
-	f := strings.Fields(args)
-	for len(f) > 0 && strings.HasPrefix(f[0], "--") {
-		k, v, _ := strings.Cut(strings.TrimPrefix(f[0], "--"), "=")
-		flags[k] = v
-		f = f[1:]
-	}
-	return flags, strings.Join(f, " ")
-}
 
 const buildScriptPath = "deploy/build.sh"
 
-// TestDockerfile checks the image build without a Docker engine: the
-// Dockerfile is parsed by hand and its stages inspected.
-func TestDockerfile(t *testing.T) {
-	root := repoRoot(t)
-	instrs, err := parseDockerfile(readFile(t, filepath.Join(root, "Dockerfile")))
+// dockerStage is one FROM ... stage as BuildKit reads it, with its base
+// image and its commands' arguments expanded as a build would expand them
+// (ARG defaults and ENV; build arguments not given expand to "").
+type dockerStage struct {
+	Name     string // AS name, lower-cased by BuildKit; "" if none
+	Image    string // base image, global ARGs expanded
+	Commands []instructions.Command
+}
+
+// parseDockerfile reads a Dockerfile with BuildKit's own parser and
+// instruction reader, the code docker build runs. BuildKit's parser
+// warnings and the lint checks of "docker build --check" that apply to the
+// file alone are returned as warnings.
+func parseDockerfile(text string) (stages []dockerStage, warnings []string, err error) {
+	res, err := parser.Parse(strings.NewReader(text))
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	stages, err := dockerStages(instrs)
+	for _, w := range res.Warnings {
+		where := ""
+		if w.Location != nil {
+			where = fmt.Sprintf("line %d: ", w.Location.Start.Line)
+		}
+		warnings = append(warnings, where+w.Short)
+	}
+	lint := linter.New(&linter.Config{Warn: func(rule, _, _, msg string, loc []parser.Range) {
+		line := 0
+		if len(loc) > 0 {
+			line = loc[0].Start.Line
+		}
+		warnings = append(warnings, fmt.Sprintf("line %d: %s: %s", line, rule, msg))
+	}})
+	parsed, metaArgs, err := instructions.Parse(res.AST, lint)
 	if err != nil {
-		t.Fatal(err)
+		return nil, warnings, err
+	}
+	lex := shell.NewLex(res.EscapeToken)
+	expander := func(env map[string]string) instructions.SingleWordExpander {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return func(word string) (string, error) {
+			r, _, err := lex.ProcessWord(word, shell.EnvsFromSlice(kv))
+			return r, err
+		}
+	}
+	global := map[string]string{}
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			global[kv.Key] = kv.ValueString()
+		}
+	}
+	for _, st := range parsed {
+		image, err := expander(global)(st.BaseName)
+		if err != nil {
+			return nil, warnings, fmt.Errorf("FROM %s: %w", st.BaseName, err)
+		}
+		env := map[string]string{}
+		for _, c := range st.Commands {
+			if e, ok := c.(instructions.SupportsSingleWordExpansion); ok {
+				if err := e.Expand(expander(env)); err != nil {
+					return nil, warnings, fmt.Errorf("%s: %w", c, err)
+				}
+			}
+			switch c := c.(type) {
+			case *instructions.ArgCommand:
+				for _, kv := range c.Args {
+					v, ok := global[kv.Key] // a global ARG redeclared in the stage
+					if kv.Value != nil {
+						v, ok = *kv.Value, true
+					}
+					if ok {
+						env[kv.Key] = v
+					}
+				}
+			case *instructions.EnvCommand:
+				for _, kv := range c.Env {
+					env[kv.Key] = kv.Value
+				}
+			}
+		}
+		stages = append(stages, dockerStage{Name: st.Name, Image: image, Commands: st.Commands})
+	}
+	return stages, warnings, nil
+}
+
+// line is where a command starts in the Dockerfile.
+func line(c instructions.Command) int {
+	if loc := c.Location(); len(loc) > 0 {
+		return loc[0].Start.Line
+	}
+	return 0
+}
+
+// checkDockerfile returns what is wrong with a Dockerfile for this
+// exporter's image: a multi-stage build whose Go builder runs
+// deploy/build.sh, and a distroless (or scratch) final stage with only the
+// binary, a numeric non-root user, port 9847, an exec-form entrypoint and
+// the OCI labels.
+func checkDockerfile(text string) (problems []string) {
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	stages, warnings, err := parseDockerfile(text)
+	if err != nil {
+		return []string{"BuildKit cannot read the Dockerfile: " + err.Error()}
+	}
+	for _, w := range warnings {
+		bad("BuildKit warns: %s", w)
 	}
 	if len(stages) < 2 {
-		t.Fatalf("want a multi-stage build, got %d stage(s)", len(stages))
+		return append(problems, fmt.Sprintf("want a multi-stage build, got %d stage(s)", len(stages)))
 	}
 
 	// The builder: a Go image that copies the source and runs build.sh.
@@ -203,96 +142,91 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 	if builder == nil {
-		t.Fatalf("no builder stage FROM golang:...; stages: %+v", stages)
+		return append(problems, "no builder stage FROM golang:...")
 	}
 	if builder.Name == "" {
-		t.Error("the builder stage has no name (FROM golang:... AS builder)")
+		bad("the builder stage has no name (FROM golang:... AS builder)")
 	}
 	if !regexp.MustCompile(`^golang:1\.2[6-9](\.\d+)?-`).MatchString(builder.Image) {
-		t.Errorf("builder image %q: want golang 1.26 or newer, as go.mod requires", builder.Image)
+		bad("builder image %q: want golang 1.26 or newer, as go.mod requires", builder.Image)
 	}
 	copiesScript, runsScript := false, false
 	var buildOut string
-	for _, in := range builder.Instrs {
-		flags, rest := stripFlags(in.Args)
-		switch in.Cmd {
-		case "COPY", "ADD":
-			if flags["from"] != "" {
+	for _, c := range builder.Commands {
+		switch c := c.(type) {
+		case *instructions.CopyCommand:
+			if c.From != "" {
 				continue
 			}
-			src := strings.Fields(rest)
-			for _, s := range src[:max(len(src)-1, 0)] {
+			for _, s := range c.SourcePaths {
 				if s == "." || s == "./" || s == buildScriptPath || s == "deploy" || s == "deploy/" {
 					copiesScript = true
 				}
 			}
-		case "RUN":
-			if i := strings.Index(rest, buildScriptPath); i >= 0 {
+		case *instructions.AddCommand:
+			if slices.Contains(c.SourcePaths, ".") || slices.Contains(c.SourcePaths, buildScriptPath) {
+				copiesScript = true
+			}
+		case *instructions.RunCommand:
+			cmd := strings.Join(c.CmdLine, " ")
+			if i := strings.Index(cmd, buildScriptPath); i >= 0 {
 				if !copiesScript {
-					t.Errorf("line %d runs %s before any COPY brings it in", in.Line, buildScriptPath)
+					bad("line %d runs %s before any COPY brings it in", line(c), buildScriptPath)
 				}
 				runsScript = true
-				if f := strings.Fields(rest[i+len(buildScriptPath):]); len(f) > 0 {
+				if f := strings.Fields(cmd[i+len(buildScriptPath):]); len(f) > 0 {
 					buildOut = f[0]
 				}
 			}
-			if strings.Contains(rest, "go build") {
-				t.Errorf("line %d runs go build itself; the command line belongs in %s so that it cannot drift", in.Line, buildScriptPath)
+			if strings.Contains(cmd, "go build") {
+				bad("line %d runs go build itself; the command line belongs in %s so that it cannot drift", line(c), buildScriptPath)
 			}
 		}
 	}
 	if !runsScript {
-		t.Fatalf("the builder stage never runs %s", buildScriptPath)
+		return append(problems, fmt.Sprintf("the builder stage never runs %s", buildScriptPath))
 	}
-	if buildOut == "" || !strings.HasPrefix(buildOut, "/") {
-		t.Fatalf("the builder runs %s without an absolute output path (got %q)", buildScriptPath, buildOut)
+	if !strings.HasPrefix(buildOut, "/") {
+		bad("the builder runs %s without an absolute output path (got %q)", buildScriptPath, buildOut)
 	}
 
-	// The build command itself, from the script the Dockerfile runs.
-	checkBuildScript(t, readFile(t, filepath.Join(root, buildScriptPath)))
-
-	// The final stage: distroless or scratch, the binary from the builder,
-	// non-root, the port, an exec-form entrypoint.
+	// The final stage.
 	final := stages[len(stages)-1]
 	distroless := strings.HasPrefix(final.Image, "gcr.io/distroless/static")
 	if !distroless && final.Image != "scratch" {
-		t.Errorf("final image %q: want gcr.io/distroless/static-* or scratch", final.Image)
+		bad("final image %q: want gcr.io/distroless/static-* or scratch", final.Image)
 	}
 	copied := map[string]string{} // destination -> source, from the builder
-	var user, entrypoint string
+	var user string
+	var entrypoint *instructions.EntrypointCommand
 	exposes := map[string]bool{}
 	labels := map[string]string{}
-	labelRE := regexp.MustCompile(`([A-Za-z0-9._-]+)=("(?:[^"\\]|\\.)*"|\S+)`)
-	for _, in := range final.Instrs {
-		flags, rest := stripFlags(in.Args)
-		switch in.Cmd {
-		case "COPY":
-			from := strings.ToLower(flags["from"])
-			f := strings.Fields(rest)
-			if len(f) >= 2 && from != "" && (from == builder.Name || from == "0") {
-				for _, s := range f[:len(f)-1] {
-					copied[f[len(f)-1]] = s
+	for _, c := range final.Commands {
+		switch c := c.(type) {
+		case *instructions.CopyCommand:
+			if from := strings.ToLower(c.From); from != "" && (from == builder.Name || from == "0") {
+				for _, s := range c.SourcePaths {
+					copied[c.DestPath] = s
 				}
 			}
-		case "USER":
-			user = dockerSubst(rest, final.Args)
-		case "EXPOSE":
-			for _, p := range strings.Fields(rest) {
+		case *instructions.UserCommand:
+			user = c.User
+		case *instructions.ExposeCommand:
+			for _, p := range c.Ports {
 				exposes[strings.TrimSuffix(p, "/tcp")] = true
 			}
-		case "ENTRYPOINT":
-			entrypoint = rest
-		case "LABEL":
-			for _, m := range labelRE.FindAllStringSubmatch(rest, -1) {
-				labels[m[1]] = dockerSubst(strings.Trim(m[2], `"`), final.Args)
+		case *instructions.EntrypointCommand:
+			entrypoint = c
+		case *instructions.LabelCommand:
+			for _, kv := range c.Labels {
+				labels[kv.Key] = kv.Value
 			}
 		}
 	}
 
 	if src := copied["/bin/mediaintel_exporter"]; src != buildOut {
-		t.Errorf("final stage: want COPY --from=%s %s /bin/mediaintel_exporter, got copies %v", builder.Name, buildOut, copied)
+		bad("final stage: want COPY --from=%s %s /bin/mediaintel_exporter, got copies %v", builder.Name, buildOut, copied)
 	}
-
 	if !distroless {
 		// scratch has nothing: the certificates and zoneinfo must be copied.
 		var certs, zoneinfo bool
@@ -301,34 +235,83 @@ func TestDockerfile(t *testing.T) {
 			zoneinfo = zoneinfo || strings.Contains(src+dst, "zoneinfo")
 		}
 		if !certs || !zoneinfo {
-			t.Errorf("FROM scratch needs CA certificates and /usr/share/zoneinfo copied in (certs %v, zoneinfo %v)", certs, zoneinfo)
+			bad("FROM scratch needs CA certificates and /usr/share/zoneinfo copied in (certs %v, zoneinfo %v)", certs, zoneinfo)
 		}
 	}
-
 	switch u, _, _ := strings.Cut(user, ":"); {
 	case user == "":
-		t.Error("final stage has no USER: the exporter would run as root")
+		bad("final stage has no USER: the exporter would run as root")
 	case u == "0" || u == "root":
-		t.Errorf("final stage runs as %q: want a non-root user", user)
+		bad("final stage runs as %q: want a non-root user", user)
 	case !regexp.MustCompile(`^[1-9][0-9]*$`).MatchString(u):
-		t.Errorf("USER %q: want a numeric uid so that runAsNonRoot can check it", user)
+		bad("USER %q: want a numeric uid so that runAsNonRoot can check it", user)
 	}
 	if !exposes["9847"] {
-		t.Errorf("final stage does not EXPOSE 9847 (exposes %v)", exposes)
+		bad("final stage does not EXPOSE 9847 (exposes %v)", exposes)
 	}
-
-	var argv []string
-	if err := json.Unmarshal([]byte(entrypoint), &argv); err != nil || len(argv) == 0 {
-		t.Fatalf("ENTRYPOINT %q: want exec form, a JSON array (%v)", entrypoint, err)
+	switch {
+	case entrypoint == nil:
+		bad("final stage has no ENTRYPOINT")
+	case entrypoint.PrependShell:
+		bad("ENTRYPOINT %q: want exec form, a JSON array, so that signals reach the exporter", entrypoint.CmdLine)
+	case len(entrypoint.CmdLine) == 0 || entrypoint.CmdLine[0] != "/bin/mediaintel_exporter":
+		bad("ENTRYPOINT runs %q, want /bin/mediaintel_exporter", entrypoint.CmdLine)
 	}
-	if argv[0] != "/bin/mediaintel_exporter" {
-		t.Errorf("ENTRYPOINT runs %q, want /bin/mediaintel_exporter", argv[0])
-	}
-
 	for _, l := range []string{"org.opencontainers.image.title", "org.opencontainers.image.source", "org.opencontainers.image.version", "org.opencontainers.image.revision", "org.opencontainers.image.created"} {
 		if _, ok := labels[l]; !ok {
-			t.Errorf("final stage lacks OCI label %s (labels %v)", l, labels)
+			bad("final stage lacks OCI label %s (labels %v)", l, labels)
 		}
+	}
+	return problems
+}
+
+// TestDockerfile checks the image build without a Docker engine: the
+// Dockerfile as BuildKit reads it, and the build script it runs.
+func TestDockerfile(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	for _, p := range checkDockerfile(readFile(t, filepath.Join(root, "Dockerfile"))) {
+		t.Error(p)
+	}
+	checkBuildScript(t, readFile(t, filepath.Join(root, buildScriptPath)))
+}
+
+// TestDockerfileChecks: each way of getting the image wrong is reported,
+// starting from the real Dockerfile.
+func TestDockerfileChecks(t *testing.T) {
+	dockerfile := readFile(t, filepath.Join(testutil.RepoRoot(t), "Dockerfile"))
+	for _, tc := range []struct {
+		name, old, new, want string
+	}{
+		{"old Go", "ARG GO_VERSION=1.26", "ARG GO_VERSION=1.22", `builder image "golang:1.22-bookworm"`},
+		{"root user", "USER 65532:65532", "USER root", `runs as "root"`},
+		{"user by name", "USER 65532:65532", "USER nonroot", "want a numeric uid"},
+		{"user from an ARG", "USER 65532:65532", "ARG UID=0\nUSER ${UID}", `runs as "0"`},
+		{"no user", "USER 65532:65532\n", "", "no USER"},
+		{"other port", "EXPOSE 9847", "EXPOSE 8080", "does not EXPOSE 9847"},
+		{"shell-form entrypoint", `ENTRYPOINT ["/bin/mediaintel_exporter"]`, "ENTRYPOINT /bin/mediaintel_exporter", "want exec form"},
+		{"other entrypoint", `ENTRYPOINT ["/bin/mediaintel_exporter"]`, `ENTRYPOINT ["/bin/sh"]`, "ENTRYPOINT runs"},
+		{"fat final image", "FROM gcr.io/distroless/static-debian12:nonroot", "FROM debian:bookworm", `final image "debian:bookworm"`},
+		{"bare scratch", "FROM gcr.io/distroless/static-debian12:nonroot", "FROM scratch", "FROM scratch needs CA certificates"},
+		{"go build by hand", "sh deploy/build.sh /out/mediaintel_exporter", "go build -o /out/mediaintel_exporter . && sh deploy/build.sh /out/mediaintel_exporter", "runs go build itself"},
+		{"no build script", "sh deploy/build.sh /out/mediaintel_exporter", "go build -o /out/mediaintel_exporter .", "never runs deploy/build.sh"},
+		{"relative output", "sh deploy/build.sh /out/mediaintel_exporter", "sh deploy/build.sh mediaintel_exporter", "without an absolute output path"},
+		{"binary elsewhere", "/out/mediaintel_exporter /bin/mediaintel_exporter", "/out/mediaintel_exporter /usr/bin/mediaintel_exporter", "want COPY --from=builder /out/mediaintel_exporter /bin/mediaintel_exporter"},
+		{"script before copy", "COPY . .\n", "", "before any COPY brings it in"},
+		{"no version label", `org.opencontainers.image.version="${VERSION}" \`, `\`, "lacks OCI label org.opencontainers.image.version"},
+		{"lint: casing", "AS builder", "as builder", "FromAsCasing"},
+		{"lint: empty continuation line", "    go mod download", "\n    go mod download", "Empty continuation line"},
+		{"single stage", "FROM gcr.io/distroless/static-debian12:nonroot", "", "want a multi-stage build"},
+		{"unreadable", "AS builder", "AS builder extra", "BuildKit cannot read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(dockerfile, tc.old) {
+				t.Fatalf("the Dockerfile no longer has %q; update this case", tc.old)
+			}
+			problems := checkDockerfile(strings.Replace(dockerfile, tc.old, tc.new, 1))
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
+				t.Errorf("want a problem with %q, got %q", tc.want, problems)
+			}
+		})
 	}
 }
 
@@ -371,44 +354,10 @@ func checkBuildScript(t *testing.T, script string) {
 	}
 }
 
-// TestDockerfileParser pins the parser's handling of the tricky parts on a
-// made-up Dockerfile.
-func TestDockerfileParser(t *testing.T) {
-	src := "# syntax=docker/dockerfile:1\n# escape=\\\n\nARG BASE=golang\nARG TAG\n" +
-		"FROM ${BASE}:${TAG:-1.26}-bookworm AS Build\n" +
-		"RUN echo one \\\n# a comment inside a continuation\n    two \\\n\n    three\n" +
-		"ENV A=x\nARG B=${A}y\n" +
-		"from scratch\ncopy --from=build /a /b\n"
-	instrs, err := parseDockerfile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stages, err := dockerStages(instrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(stages) != 2 || stages[0].Image != "golang:1.26-bookworm" || stages[0].Name != "build" || stages[1].Image != "scratch" {
-		t.Fatalf("stages %+v", stages)
-	}
-	if got := stages[0].Instrs[0].Args; got != "echo one two three" {
-		t.Errorf("continuation joined as %q", got)
-	}
-	if stages[0].Args["B"] != "xy" {
-		t.Errorf("ARG B = %q, want xy", stages[0].Args["B"])
-	}
-	if in := stages[1].Instrs[0]; in.Cmd != "COPY" || in.Line != 15 {
-		t.Errorf("lower-case instruction parsed as %+v", in)
-	}
-	if _, err := parseDockerfile("FROM a\nRUN x \\\n"); err == nil {
-		t.Error("a dangling continuation should be an error")
-	}
-}
-
 // TestBuildScript runs deploy/build.sh as the Dockerfile does and checks the
 // result with go version -m: static, trimmed, version fields set.
 func TestBuildScript(t *testing.T) {
-	root := repoRoot(t)
-	requireExporterSource(t)
+	root := testutil.RepoRoot(t)
 	out := filepath.Join(t.TempDir(), "mediaintel_exporter")
 	cmd := exec.Command("sh", filepath.Join(root, buildScriptPath), out)
 	cmd.Dir = t.TempDir() // the script must not depend on the caller's directory

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +22,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/dashboards"
-	"github.com/mediaintel/mediaintel_exporter/deploy/exportertest"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // End-to-end timing: short enough for a test, long enough that a healthy
@@ -39,24 +41,7 @@ type process struct {
 	name string
 	addr string
 	cmd  *exec.Cmd
-	out  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out  *testutil.LockedBuffer
 }
 
 // startServer runs bin with args(addr) on a free loopback port until
@@ -67,8 +52,8 @@ func startServer(t *testing.T, name, bin string, args func(addr string) []string
 	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		addr := freeAddr(t)
-		p := &process{name: name, addr: addr, out: &syncBuffer{}}
+		addr := testutil.FreeAddr(t)
+		p := &process{name: name, addr: addr, out: &testutil.LockedBuffer{}}
 		p.cmd = exec.Command(bin, args(addr)...)
 		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 		if err := p.cmd.Start(); err != nil {
@@ -113,7 +98,10 @@ func waitHTTP(exited <-chan struct{}, u string, timeout time.Duration) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s (%v)", u, timeout, err)
+			if err != nil {
+				return fmt.Errorf("%s not ready after %s: %w", u, timeout, err)
+			}
+			return fmt.Errorf("%s not ready after %s", u, timeout)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -153,7 +141,6 @@ func writeTestRules(t *testing.T, dir string) {
 
 // promAPI queries a Prometheus server's HTTP API.
 type promAPI struct {
-	t    *testing.T
 	base string
 }
 
@@ -249,23 +236,6 @@ func (p promAPI) alerts() ([]promAlert, error) {
 	return data.Alerts, err
 }
 
-// eventually polls f every 500ms until it returns nil or the deadline passes,
-// then fails the test with f's last error.
-func eventually(t *testing.T, what string, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true after %s: %v", what, timeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 // webhook records the alerts Alertmanager sends to it.
 type webhook struct {
 	mu     sync.Mutex
@@ -306,23 +276,21 @@ func (w *webhook) snapshot() []promAlert {
 	return append([]promAlert(nil), w.alerts...)
 }
 
-// requireE2ETools returns the Prometheus and Alertmanager binaries, skipping
-// (or failing in CI) when they are missing.
-func requireE2ETools(t *testing.T) (prometheus, alertmanager string) {
-	t.Helper()
-	return requireTool(t, "prometheus"), requireTool(t, "prometheus-alertmanager", "alertmanager")
-}
-
 // TestE2E runs the exporter (--demo), a real Prometheus loading the example
 // configuration and rules, and a real Alertmanager sending to a webhook in
 // the test. It checks the target is scraped, every dashboard query returns
 // data, and the failing demo project's alert goes all the way to the
-// webhook while no healthy project alerts.
+// webhook while no healthy project alerts. It runs once per Prometheus
+// release (see prometheusReleases) with Debian's Alertmanager.
 func TestE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
-	promBin, amBin := requireE2ETools(t)
+	forEachPrometheus(t, testE2E)
+}
+
+func testE2E(t *testing.T, rel promRelease) {
+	promBin, amBin := rel.Prometheus, requireTool(t, "prometheus-alertmanager", "alertmanager")
 	start := time.Now()
 	failingWS, failingProject := mitest.DemoFailingWorkspace, strconv.FormatInt(mitest.DemoFailingProject, 10)
 
@@ -349,7 +317,7 @@ func TestE2E(t *testing.T) {
 	}, "/-/ready")
 
 	// The exporter.
-	exp := exportertest.Start(t, exportertest.Build(t))
+	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo")
 
 	// Prometheus, with prometheus.yml pointed at both and sped up.
 	promDir := t.TempDir()
@@ -370,24 +338,30 @@ func TestE2E(t *testing.T) {
 			"--web.listen-address=" + addr,
 		}
 	}, "/-/ready")
-	api := promAPI{t: t, base: "http://" + prom.addr}
+	api := promAPI{base: "http://" + prom.addr}
 
 	// 1. The exporter is scraped and its samples stored.
-	eventually(t, "the mediaintel target is up", 60*time.Second, func() error {
+	testutil.EventuallyNoError(t, 60*time.Second, "the mediaintel target is up", func() error {
 		n, s, err := api.query(`up{job="mediaintel"} == 1`)
-		if err != nil || n != 1 {
-			return fmt.Errorf("up: %d series %v %v", n, s, err)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("up: %d series %v", n, s)
 		}
 		return nil
 	})
-	eventually(t, "several scrapes are stored", 60*time.Second, func() error {
+	testutil.EventuallyNoError(t, 60*time.Second, "several scrapes are stored", func() error {
 		n, s, err := api.query(`count_over_time(ncp_mediaintel_up[1m]) >= 3`)
-		if err != nil || n != 1 {
-			return fmt.Errorf("count_over_time: %v %v", s, err)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("count_over_time: %v", s)
 		}
 		return nil
 	})
-	if n, _, err := api.query(`ncp_mediaintel_build_info{version="` + exportertest.Version + `"}`); err != nil || n != 1 {
+	if n, _, err := api.query(`ncp_mediaintel_build_info{version="` + testutil.ExporterVersion + `"}`); err != nil || n != 1 {
 		t.Errorf("build_info does not carry the version deploy/build.sh was given (%d series, %v)", n, err)
 	}
 
@@ -402,7 +376,7 @@ func TestE2E(t *testing.T) {
 	isFailingProject := func(l map[string]string) bool {
 		return l["workspace"] == failingWS && l["project_id"] == failingProject
 	}
-	eventually(t, "MediaIntelProjectScrapeFailing fires for the demo's failing project", 60*time.Second, func() error {
+	testutil.EventuallyNoError(t, 60*time.Second, "MediaIntelProjectScrapeFailing fires for the demo's failing project", func() error {
 		alerts, err := api.alerts()
 		if err != nil {
 			return err
@@ -415,7 +389,7 @@ func TestE2E(t *testing.T) {
 		return fmt.Errorf("alerts: %+v", alerts)
 	})
 	// ... and reaches the webhook through Alertmanager.
-	eventually(t, "the webhook receives MediaIntelProjectScrapeFailing for the failing project", 60*time.Second, func() error {
+	testutil.EventuallyNoError(t, 60*time.Second, "the webhook receives MediaIntelProjectScrapeFailing for the failing project", func() error {
 		for _, a := range hook.snapshot() {
 			if a.Labels["alertname"] == "MediaIntelProjectScrapeFailing" && a.State == "firing" && isFailingProject(a.Labels) {
 				if a.Labels["severity"] == "" || a.Annotations["summary"] == "" || a.Annotations["description"] == "" {
@@ -462,7 +436,7 @@ func checkRulesHealthy(t *testing.T, api promAPI) {
 		} `json:"groups"`
 	}
 	var alerting int
-	eventually(t, "every rule has been evaluated", 30*time.Second, func() error {
+	testutil.EventuallyNoError(t, 30*time.Second, "every rule has been evaluated", func() error {
 		alerting = 0
 		if err := api.get("rules", nil, &data); err != nil {
 			return err
@@ -496,7 +470,7 @@ func checkRulesHealthy(t *testing.T, api promAPI) {
 // asserts each returns data. Range queries run over the last 30 seconds.
 func checkDashboardQueries(t *testing.T, api promAPI) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "dashboards", dashboards.FileName))
+	raw, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "dashboards", dashboards.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +488,7 @@ func checkDashboardQueries(t *testing.T, api promAPI) {
 	for _, q := range queries {
 		pending[q.Where] = q
 	}
-	eventually(t, "every dashboard query returns data", 60*time.Second, func() error {
+	testutil.EventuallyNoError(t, 60*time.Second, "every dashboard query returns data", func() error {
 		var empty []string
 		for where, q := range pending {
 			expr := dashboards.ExpandVariables(q.Expr, vars)
@@ -545,14 +519,19 @@ func checkDashboardQueries(t *testing.T, api promAPI) {
 // TestE2EShardedDiscovery runs two Prometheus servers with the sharded
 // example (shards 0 and 1), discovering the demo exporter's projects through
 // /discovery?per=project and scraping each through /probe; it checks that
-// every project is scraped by exactly one of them. Run it alone with
-// go test ./deploy -run TestE2EShardedDiscovery.
+// every project is scraped by exactly one of them. It runs once per
+// Prometheus release; run it alone with
+// go test -C deploy -run TestE2EShardedDiscovery.
 func TestE2EShardedDiscovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
-	promBin, _ := requireE2ETools(t)
-	exp := exportertest.Start(t, exportertest.Build(t))
+	forEachPrometheus(t, testE2EShardedDiscovery)
+}
+
+func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
+	promBin := rel.Prometheus
+	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo")
 
 	// What the exporter's discovery offers.
 	var groups []struct {
@@ -598,12 +577,12 @@ func TestE2EShardedDiscovery(t *testing.T) {
 				"--web.listen-address=" + addr,
 			}
 		}, "/-/ready")
-		shards = append(shards, promAPI{t: t, base: "http://" + p.addr})
+		shards = append(shards, promAPI{base: "http://" + p.addr})
 	}
 
 	// Each shard's scraped projects, from the samples it stored.
 	scraped := make([]map[string]bool, len(shards))
-	eventually(t, "every project is scraped by exactly one shard", 90*time.Second, func() error {
+	testutil.EventuallyNoError(t, 90*time.Second, "every project is scraped by exactly one shard", func() error {
 		owner := map[string][]int{}
 		for i, api := range shards {
 			_, series, err := api.query(`count by (workspace, project_id) (ncp_mediaintel_project_scrape_success)`)
@@ -638,7 +617,7 @@ func TestE2EShardedDiscovery(t *testing.T) {
 		if len(s) == 0 {
 			t.Errorf("shard %d scrapes no project: the hashmod split is degenerate", i)
 		}
-		t.Logf("shard %d scrapes %d projects: %v", i, len(s), exportertest.Sorted(s))
+		t.Logf("shard %d scrapes %d projects: %v", i, len(s), slices.Sorted(maps.Keys(s)))
 	}
 
 	// The probe targets are named after their project and report up.

@@ -3,23 +3,40 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.RemoveBuild()
+	os.Exit(code)
+}
 
 // inCI reports whether the tests run in CI, where a missing tool is a failure
 // rather than a reason to skip.
 func inCI() bool { return os.Getenv("CI") == "true" }
 
+// missingTool skips the test, or fails it in CI (CI=true), where .ci/run
+// installs the tools and their absence is a failure.
+func missingTool(t *testing.T, msg string) {
+	t.Helper()
+	if inCI() {
+		t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
+	}
+	t.Skip(msg + "; skipping because CI is not \"true\"")
+}
+
 // requireTool returns the path of the first of names found on PATH or as an
-// absolute path. When none is found the test is skipped, except in CI
-// (CI=true), where .ci/run installs the tools and their absence is a failure.
+// absolute path; when none is found, see missingTool.
 func requireTool(t *testing.T, names ...string) string {
 	t.Helper()
 	for _, n := range names {
@@ -27,26 +44,104 @@ func requireTool(t *testing.T, names ...string) string {
 			return p
 		}
 	}
-	msg := "none of " + strings.Join(names, ", ") + " found on PATH (Debian: apt-get install prometheus prometheus-alertmanager; .ci/run does this)"
-	if inCI() {
-		t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-	}
-	t.Skip(msg + "; skipping because CI is not \"true\"")
+	missingTool(t, "none of "+strings.Join(names, ", ")+" found on PATH (Debian: apt-get install prometheus prometheus-alertmanager; .ci/run does this)")
 	return ""
 }
 
-// repoRoot is the module root: the parent of this package's directory.
-func repoRoot(t *testing.T) string {
+// prometheusBinsEnv lists the Prometheus servers to test against, separated
+// by the OS's path list separator (":"); .ci/run sets it to Debian's 2.x and
+// a current 3.x. Each one's promtool is the promtool beside it.
+const prometheusBinsEnv = "MEDIAINTEL_PROMETHEUS_BINS"
+
+// promRelease is one Prometheus release to test against.
+type promRelease struct {
+	Version    string // as --version prints it, e.g. 2.42.0+ds or 3.16.0
+	Prometheus string // the server's binary
+	Promtool   string // the promtool beside it
+}
+
+// Major is the release's major version, 0 if unknown.
+func (r promRelease) Major() int {
+	n, _ := strconv.Atoi(strings.SplitN(r.Version, ".", 2)[0])
+	return n
+}
+
+var (
+	versionRE   = regexp.MustCompile(`(?m)^(?:prometheus|promtool), version v?([^\s(]+)`)
+	goModuleRE  = regexp.MustCompile(`(?m)^\tmod\tgithub\.com/prometheus/prometheus\tv(\S+)`)
+	moduleVerRE = regexp.MustCompile(`^0\.(\d+)(\d\d)\.(\d+)$`)
+)
+
+// releaseVersion is the version "bin --version" prints. A binary built by
+// go install without version flags prints none: its Go module version
+// (go version -m) is told as the release, v0.316.0 as 3.16.0 (Prometheus'
+// module versions are v0.MAJOR*100+MINOR.PATCH).
+func releaseVersion(t *testing.T, bin string) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test source file")
+	if m := versionRE.FindStringSubmatch(runTool(t, time.Minute, "", bin, "--version")); m != nil {
+		return m[1]
 	}
-	return filepath.Dir(filepath.Dir(file))
+	// go test puts its own GOROOT/bin first on PATH.
+	m := goModuleRE.FindStringSubmatch(runTool(t, time.Minute, "", "go", "version", "-m", bin))
+	if m == nil {
+		t.Fatalf("%s: no version in --version nor in its Go build information", bin)
+	}
+	v := m[1]
+	if mv := moduleVerRE.FindStringSubmatch(v); mv != nil {
+		minor, _ := strconv.Atoi(mv[2])
+		v = mv[1] + "." + strconv.Itoa(minor) + "." + mv[3]
+	}
+	return v
+}
+
+// prometheusReleases returns the Prometheus releases the tests run against:
+// those of MEDIAINTEL_PROMETHEUS_BINS, else the prometheus on PATH. In CI it
+// must name a 2.x and a 3.x release (users run both); outside CI a missing
+// Prometheus skips the test.
+func prometheusReleases(t *testing.T) []promRelease {
+	t.Helper()
+	var bins []string
+	if v := os.Getenv(prometheusBinsEnv); v != "" {
+		bins = filepath.SplitList(v)
+	} else if inCI() {
+		t.Fatalf("%s is not set; CI tests against Prometheus 2.x and 3.x (.ci/run sets it)", prometheusBinsEnv)
+	} else {
+		bins = []string{requireTool(t, "prometheus")}
+	}
+	var releases []promRelease
+	majors := map[int]bool{}
+	for _, bin := range bins {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("%s names %s: %v", prometheusBinsEnv, bin, err)
+		}
+		promtool := filepath.Join(filepath.Dir(bin), "promtool")
+		if _, err := os.Stat(promtool); err != nil {
+			t.Fatalf("no promtool beside %s: %v", bin, err)
+		}
+		r := promRelease{Version: releaseVersion(t, bin), Prometheus: bin, Promtool: promtool}
+		if tv := releaseVersion(t, promtool); tv != r.Version {
+			t.Fatalf("%s is version %s, the prometheus beside it %s", promtool, tv, r.Version)
+		}
+		releases = append(releases, r)
+		majors[r.Major()] = true
+	}
+	if inCI() && (!majors[2] || !majors[3]) {
+		t.Fatalf("%s=%q: CI tests against a Prometheus 2.x and a 3.x, found %v", prometheusBinsEnv, os.Getenv(prometheusBinsEnv), releases)
+	}
+	return releases
+}
+
+// forEachPrometheus runs f as a subtest per Prometheus release, named after
+// its version.
+func forEachPrometheus(t *testing.T, f func(t *testing.T, r promRelease)) {
+	t.Helper()
+	for _, r := range prometheusReleases(t) {
+		t.Run("prometheus-"+r.Version, func(t *testing.T) { f(t, r) })
+	}
 }
 
 // deployDir is this package's directory.
-func deployDir(t *testing.T) string { return filepath.Join(repoRoot(t), "deploy") }
+func deployDir(t *testing.T) string { return filepath.Join(testutil.RepoRoot(t), "deploy") }
 
 // runTool runs a command with a deadline and returns its combined output,
 // failing the test (with the output) if it exits non-zero.
@@ -65,17 +160,6 @@ func runTool(t *testing.T, timeout time.Duration, dir string, name string, args 
 	return out.String()
 }
 
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // readFile reads a file or fails the test.
 func readFile(t *testing.T, path string) string {
 	t.Helper()
@@ -84,13 +168,4 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// requireExporterSource fails the test, with a message that says why, when
-// the exporter's main package is not in the repository yet.
-func requireExporterSource(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(repoRoot(t), "main.go")); err != nil {
-		t.Fatalf("the exporter's main.go is not in the repository yet (%v): this test builds and runs the exporter and cannot work before it lands", err)
-	}
 }

@@ -1,13 +1,15 @@
 package deploy
 
 import (
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mediaintel/mediaintel_exporter/deploy/exportertest"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 var (
@@ -16,20 +18,24 @@ var (
 	forRE       = regexp.MustCompile(`(?m)^\s+for:\s*(\S+)\s*$`)
 )
 
-// TestRulesCheck runs promtool check rules on the alerting and recording rules.
+// TestRulesCheck runs promtool check rules on the alerting and recording
+// rules, with each Prometheus release's promtool.
 func TestRulesCheck(t *testing.T) {
-	promtool := requireTool(t, "promtool")
 	dir := filepath.Join(deployDir(t), "prometheus")
-	out := runTool(t, time.Minute, dir, promtool, "check", "rules", "alerts.yml", "recording.yml")
-	t.Log(out)
+	forEachPrometheus(t, func(t *testing.T, rel promRelease) {
+		out := runTool(t, time.Minute, dir, rel.Promtool, "check", "rules", "alerts.yml", "recording.yml")
+		t.Log(out)
+	})
 }
 
-// TestRulesUnit runs the promtool unit tests of the rules (alerts_test.yml).
+// TestRulesUnit runs the promtool unit tests of the rules (alerts_test.yml),
+// with each Prometheus release's promtool.
 func TestRulesUnit(t *testing.T) {
-	promtool := requireTool(t, "promtool")
 	dir := filepath.Join(deployDir(t), "prometheus")
-	out := runTool(t, 2*time.Minute, dir, promtool, "test", "rules", "alerts_test.yml")
-	t.Log(out)
+	forEachPrometheus(t, func(t *testing.T, rel promRelease) {
+		out := runTool(t, 2*time.Minute, dir, rel.Promtool, "test", "rules", "alerts_test.yml")
+		t.Log(out)
+	})
 }
 
 // alertBlocks splits alerts.yml into one text block per alerting rule.
@@ -136,12 +142,12 @@ func TestRulesMetricsExist(t *testing.T) {
 	if len(used) < 8 {
 		t.Fatalf("only %d metric names found in the rules: %v", len(used), used)
 	}
-	exp := exportertest.Start(t, exportertest.Build(t))
-	exported := exportertest.MetricNames(exp.Get(t, "/metrics"))
-	for n := range exportertest.MetricNames(exp.Get(t, "/internal/metrics")) {
+	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo")
+	exported := testutil.MetricNames(exp.Get(t, "/metrics"))
+	for n := range testutil.MetricNames(exp.Get(t, "/internal/metrics")) {
 		exported[n] = true
 	}
-	for _, n := range exportertest.Sorted(used) {
+	for _, n := range slices.Sorted(maps.Keys(used)) {
 		if !exported[n] {
 			t.Errorf("the rules name %s, which the exporter does not export", n)
 		}

@@ -1,6 +1,6 @@
 // Package dashboards builds the Grafana dashboard of mediaintel_exporter as
 // code, with the Grafana Foundation SDK. The JSON that users import,
-// mediaintel.json, is generated from it by "go generate ./dashboards" and
+// mediaintel.json, is generated from it by "go -C dashboards generate" and
 // committed; a test checks that the two agree.
 package dashboards
 
@@ -179,8 +179,7 @@ func Build() (dashboard.Dashboard, error) {
 // generated file is then stable and panel links (viewPanel=N) keep working.
 func number(d *dashboard.Dashboard) {
 	id := uint32(0)
-	var refs func(p *dashboard.Panel)
-	refs = func(p *dashboard.Panel) {
+	refs := func(p *dashboard.Panel) {
 		id++
 		p.Id = ptr(id)
 		for i, t := range p.Targets {

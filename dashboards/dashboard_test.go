@@ -63,7 +63,7 @@ func TestGeneratedFileIsCurrent(t *testing.T) {
 func TestDashboardModel(t *testing.T) {
 	plugins.RegisterDefaultPlugins()
 	raw := committed(t)
-	var d dashboard.Dashboard //nolint:staticcheck // SA1019: dashboard.go builds the v1 model (dashboardv2 is the SDK's successor); the test reads what it builds
+	var d dashboard.Dashboard
 	if err := json.Unmarshal(raw, &d); err != nil {
 		t.Fatalf("decoding into the SDK's dashboard model: %v", err)
 	}

@@ -385,7 +385,9 @@ type timingObserver struct {
 func (o *timingObserver) ObserveRequest(op client.Operation, status int, d time.Duration) {
 	o.n.Add(1)
 	o.total.Add(int64(d))
-	o.Observer.ObserveRequest(op, status, d)
+	if o.Observer != nil {
+		o.Observer.ObserveRequest(op, status, d)
+	}
 }
 
 // BenchmarkScrapeBound: 20 projects of 20,000 synthetic assets (400 pages
@@ -418,7 +420,7 @@ func BenchmarkScrapeBound(b *testing.B) {
 				cfg: Config{Concurrency: concurrency},
 				clientFn: func(c *client.Config) {
 					c.MaxConns = concurrency
-					obs.Observer = c.Observer
+					obs.Observer = c.Observer // nil: retries are not counted here
 					c.Observer = obs
 				},
 				// The simulator serves its pages from memory after a first

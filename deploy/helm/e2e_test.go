@@ -206,7 +206,7 @@ func activeTargets(base string) ([]promTarget, error) {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil || env.Status != "success" {
-		return nil, fmt.Errorf("/api/v1/targets: %v %.300s", err, body)
+		return nil, fmt.Errorf("/api/v1/targets: %w %.300s", err, body)
 	}
 	return env.Data.ActiveTargets, nil
 }

@@ -213,7 +213,7 @@ func waitHTTP(exited <-chan struct{}, u string, timeout time.Duration) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s (%v)", u, timeout, err)
+			return fmt.Errorf("%s not ready after %s (%w)", u, timeout, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -185,6 +185,12 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 1
 	}
 	var tracker *status.Tracker
+	// The state file is kept for one API; the demo's simulator listens on a
+	// new port at each start, but serves the same data.
+	stateKey := *apiURL
+	if *demo {
+		stateKey = "demo"
+	}
 	if *statusWindow > 0 {
 		// The status calls have a budget of their own, below the shared one.
 		budget := client.Limiters{client.NewAdaptiveLimiter(*statusRate, 1)}
@@ -204,7 +210,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 			Reverify:  *statusVerify,
 			Workers:   min(16, max(1, int(math.Ceil(*statusRate)))),
 			StateFile: *statusFile,
-			APIURL:    *apiURL,
+			APIURL:    stateKey,
 			Logger:    logger.With("component", "status"),
 		})
 		if err != nil {

@@ -135,6 +135,18 @@ func (e *Exporter) Stop(t testing.TB) {
 	}
 }
 
+// Kill ends the exporter with SIGKILL, as an out-of-memory killer or a
+// node failure would, and waits for it to be gone.
+func (e *Exporter) Kill(t testing.TB) {
+	t.Helper()
+	_ = e.cmd.Process.Kill()
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("exporter still running 10 s after SIGKILL")
+	}
+}
+
 // Get fetches path (with its query) from the exporter and returns the body,
 // failing the test on a transport error or a status other than 200.
 func (e *Exporter) Get(t testing.TB, path string) string {

@@ -34,6 +34,8 @@ const (
 	// Alerts' "for" in the test copy of alerts.yml: two failed scrapes in a
 	// row, so one slow scrape cannot make a healthy project alert.
 	e2eFor = "5s"
+	// e2eBacklog is MediaIntelAnalysisBacklogStuck's threshold, in seconds.
+	e2eBacklog = "10"
 )
 
 // process is a server started by a test.
@@ -134,6 +136,9 @@ func writeTestRules(t *testing.T, dir string) {
 	src := filepath.Join(deployDir(t), "prometheus")
 	copyFile(t, filepath.Join(src, "recording.yml"), filepath.Join(dir, "recording.yml"))
 	alerts := mustReplace(t, "alerts.yml", readFile(t, filepath.Join(src, "alerts.yml")), `(?m)^(\s+for:\s*)\S+\s*$`, "${1}"+e2eFor)
+	// The backlog alert's hour becomes e2eBacklog: the demo's stuck
+	// project has been pending only since the exporter started.
+	alerts = mustReplace(t, "alerts.yml", alerts, `ncp_mediaintel_analysis_oldest_pending_seconds > 3600`, "ncp_mediaintel_analysis_oldest_pending_seconds > "+e2eBacklog)
 	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), []byte(alerts), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +322,9 @@ func testE2E(t *testing.T, rel promRelease) {
 	}, "/-/ready")
 
 	// The exporter.
-	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo")
+	// A short recheck, so that the demo's uploads reach their analysis
+	// queue within the test's time.
+	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo", "--status.recheck=3s")
 
 	// Prometheus, with prometheus.yml pointed at both and sped up.
 	promDir := t.TempDir()
@@ -400,6 +407,26 @@ func testE2E(t *testing.T, rel promRelease) {
 		}
 		return fmt.Errorf("webhook got %d notifications: %+v", hook.notifications(), hook.snapshot())
 	})
+
+	// 4b. The demo's stuck analysis queue fires MediaIntelAnalysisBacklogStuck
+	// and it reaches the webhook; the projects whose analyses move do not.
+	isStuckProject := func(l map[string]string) bool {
+		return l["workspace"] == mitest.DemoStuckWorkspace && l["project_id"] == strconv.FormatInt(mitest.DemoStuckProject, 10)
+	}
+	testutil.EventuallyNoError(t, 180*time.Second, "the webhook receives MediaIntelAnalysisBacklogStuck for the demo's stuck project", func() error {
+		for _, a := range hook.snapshot() {
+			if a.Labels["alertname"] == "MediaIntelAnalysisBacklogStuck" && a.State == "firing" && isStuckProject(a.Labels) {
+				return nil
+			}
+		}
+		_, pending, err := api.query(`ncp_mediaintel_analysis_oldest_pending_seconds > 0`)
+		return fmt.Errorf("webhook got %d notifications: %+v; oldest pending: %+v %v", hook.notifications(), hook.snapshot(), pending, err)
+	})
+	for _, a := range hook.snapshot() {
+		if a.Labels["alertname"] == "MediaIntelAnalysisBacklogStuck" && !isStuckProject(a.Labels) {
+			t.Errorf("a project whose analyses move alerts as stuck: %+v", a)
+		}
+	}
 
 	// 5. No healthy project alerts, in Prometheus or at the webhook.
 	alerts, err := api.alerts()

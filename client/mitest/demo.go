@@ -87,7 +87,7 @@ func DemoInventory() *Inventory {
 			})
 			if dw.name == DemoStuckWorkspace && dp.id == DemoStuckProject {
 				stuck := DefaultPipeline
-				stuck.Stuck = true
+				stuck.Stuck, stuck.ImportTime = true, 10*time.Second
 				ws.Projects[len(ws.Projects)-1].Pipeline = &stuck
 			}
 			nextID += int64(dp.assets)
@@ -122,12 +122,17 @@ func NewDemoServer(opts ...Option) *Server {
 	return s
 }
 
-// demoUpload adds upload n, created at now, to the next project in turn.
+// demoUpload adds upload n, created at now, to the next project in turn,
+// the stuck project first, so that its queue shows within a minute.
 func demoUpload(inv *Inventory, n int64, now time.Time) {
 	var targets []*Project
 	for _, ws := range inv.Workspaces {
 		for _, p := range ws.Projects {
-			if !(ws.Name == DemoFailingWorkspace && p.ID == DemoFailingProject) {
+			switch {
+			case ws.Name == DemoFailingWorkspace && p.ID == DemoFailingProject:
+			case ws.Name == DemoStuckWorkspace && p.ID == DemoStuckProject:
+				targets = append([]*Project{p}, targets...)
+			default:
 				targets = append(targets, p)
 			}
 		}

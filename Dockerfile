@@ -41,8 +41,10 @@ LABEL org.opencontainers.image.title="mediaintel_exporter" \
       org.opencontainers.image.url="https://github.com/mediaintel/mediaintel_exporter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${BUILD_DATE}"
+      org.opencontainers.image.created="${BUILD_DATE}" \
+      org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder /out/mediaintel_exporter /bin/mediaintel_exporter
+COPY LICENSE /LICENSE
 # 65532 is distroless' "nonroot" user; numeric, so Kubernetes' runAsNonRoot
 # can verify it.
 USER 65532:65532

@@ -623,8 +623,10 @@ func TestFaultMatrix(t *testing.T) {
 			logs:    []string{"project_id=22", "not finished by the scrape deadline"},
 			reqs:    []fmReqCount{{client.OpListAssets, "error", 1}, {client.OpListAssets, "200", fmPages("", 22)}},
 			check: func(t *testing.T, _ *env, m fmExposition, took time.Duration) {
-				if took > time.Second {
-					t.Errorf("scrape took %v, want it answered by its 1 s scrape timeout", took)
+				// Answered at its 750 ms deadline, not after the 60 s hang
+				// (the margin is for a loaded machine under -race).
+				if took > 5*time.Second {
+					t.Errorf("scrape took %v, want it answered at its 750 ms deadline", took)
 				}
 				m.want(t, collector.Namespace+"_scrape_timeout_seconds", 0.75)
 			},
@@ -723,8 +725,10 @@ func TestFaultMatrix(t *testing.T) {
 			if status != 200 {
 				t.Fatalf("status %d: %s", status, body)
 			}
-			if limit := time.Duration(secs * float64(time.Second)); took > limit {
-				t.Errorf("scrape took %v, past its %v scrape timeout", took, limit)
+			// The deadline is the timeout less 250 ms; the second of margin
+			// is for a loaded machine under -race, not for the exporter.
+			if limit := time.Duration(secs * float64(time.Second)); took > limit+time.Second {
+				t.Errorf("scrape took %v, well past its %v scrape timeout", took, limit)
 			}
 			m := fmParse(t, body)
 			fmWantScrape(t, m, tc.failWS, tc.failPID, tc.down, tc.self)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // The long soak runs 100,000 scrapes of a larger inventory (3 workspaces,
@@ -142,9 +143,7 @@ func TestSoak(t *testing.T) {
 			if i == warmup {
 				heapStart = heapInUse()
 			}
-			e.logs.mu.Lock()
-			e.logs.b.Reset() // the log would otherwise grow for the whole run
-			e.logs.mu.Unlock()
+			e.logs.Reset() // the log would otherwise grow for the whole run
 			e.sim.ClearFaults()
 			scope, f, timeout, kind := soakFault(rng)
 			kinds[kind]++
@@ -192,12 +191,10 @@ func TestSoak(t *testing.T) {
 			spent[kind] += time.Since(itStart)
 		}
 		// Passes left running by disconnected clients end on their own.
-		waitFor(t, 5*time.Second, "no API pass in flight", func() bool {
+		testutil.Eventually(t, 5*time.Second, "no API pass in flight", func() bool {
 			return e.h.flights.running() == 0
 		})
-		e.logs.mu.Lock()
-		e.logs.b.Reset()
-		e.logs.mu.Unlock()
+		e.logs.Reset()
 		heapEnd := heapInUse()
 		t.Logf("%d scrapes in %v; faults %v; time %v; heap after warm-up %d KiB, at the end %d KiB", iterations, time.Since(start).Round(time.Millisecond), kinds, spent, heapStart>>10, heapEnd>>10)
 		const tolerance = 2 << 20
@@ -210,20 +207,9 @@ func TestSoak(t *testing.T) {
 	}()
 
 	goleak.VerifyNone(t, ignore)
-	waitFor(t, 5*time.Second, "goroutines back to the starting count", func() bool {
+	testutil.Eventually(t, 5*time.Second, "goroutines back to the starting count", func() bool {
 		return runtime.NumGoroutine() <= startGoroutines+2
 	})
-}
-
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for: %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // countingListener counts the server side's open connections.
@@ -280,7 +266,7 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 		done <- err
 	}()
 	// Every project's first page is hanging in the simulator.
-	waitFor(t, 5*time.Second, "five hanging asset-list requests", func() bool { return sim.Requests(mitest.OpListAssets) >= 5 })
+	testutil.Eventually(t, 5*time.Second, "five hanging asset-list requests", func() bool { return sim.Requests(mitest.OpListAssets) >= 5 })
 	if n := cl.open.Load(); n < 5 {
 		t.Fatalf("%d connections open to the simulator, want at least the 5 hanging ones", n)
 	}
@@ -296,11 +282,11 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 	// The hanging requests end: their connections are closed by the client
 	// and then by the simulator. Idle keep-alive connections are closed
 	// here so that only cancellation can leave a connection open.
-	waitFor(t, time.Second, "every simulator connection closed", func() bool {
+	testutil.Eventually(t, time.Second, "every simulator connection closed", func() bool {
 		e.api.CloseIdleConnections()
 		return cl.open.Load() == 0
 	})
-	waitFor(t, time.Second, "the API pass over", func() bool {
+	testutil.Eventually(t, time.Second, "the API pass over", func() bool {
 		return e.h.flights.running() == 0
 	})
 	if took := time.Since(t0); took > 500*time.Millisecond {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -26,6 +26,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // Tests of the ways the exporter spares the API: coalesced scrapes, the
@@ -102,18 +103,6 @@ func (e *env) fetch(ctx context.Context, path, timeout string) scrapeResult {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return scrapeResult{status: resp.StatusCode, body: string(b), took: time.Since(start), err: err}
-}
-
-// eventually polls cond until it holds, or fails the test after d.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func parseFamilies(t testing.TB, body string) map[string]*dto.MetricFamily {
@@ -253,7 +242,7 @@ func TestCoalescedScrapes(t *testing.T) {
 			results := make([]scrapeResult, n)
 			var wg sync.WaitGroup
 			wg.Go(func() { results[0] = e.fetch(context.Background(), "/metrics", "10") })
-			eventually(t, 5*time.Second, "the first pass to start", func() bool { return e.sim.Requests(mitest.OpListWorkspaces) == 1 })
+			testutil.Eventually(t, 5*time.Second, "the first pass to start", func() bool { return e.sim.Requests(mitest.OpListWorkspaces) == 1 })
 			for i := 1; i < n; i++ {
 				wg.Go(func() { results[i] = e.fetch(context.Background(), "/metrics", "10") })
 			}
@@ -332,14 +321,14 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 				leave, startCh, joinCh = cancelStart, left, stay
 			}
 			go func() { startCh <- e.fetch(ctxStart, "/metrics", "10") }()
-			eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) > 0 })
+			testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) > 0 })
 			go func() { joinCh <- e.fetch(ctxJoin, "/metrics", "10") }()
-			eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.h.flights.waiters(scrape.Scope{}) == 2 })
+			testutil.Eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.h.flights.waiters(scrape.Scope{}) == 2 })
 			leave()
 			if r := <-left; r.err == nil {
 				t.Error("the cancelled scrape got an answer")
 			}
-			eventually(t, 2*time.Second, "the exporter to see the client go", func() bool { return e.h.flights.waiters(scrape.Scope{}) == 1 })
+			testutil.Eventually(t, 2*time.Second, "the exporter to see the client go", func() bool { return e.h.flights.waiters(scrape.Scope{}) == 1 })
 			a := <-stay
 
 			if a.err != nil || a.status != 200 {
@@ -370,15 +359,15 @@ func TestCoalescedAllLeave(t *testing.T) {
 	for range 2 {
 		wg.Go(func() { e.fetch(ctx, "/metrics", "30") })
 	}
-	eventually(t, 5*time.Second, "both scrapes on one pass with asset lists hanging", func() bool {
+	testutil.Eventually(t, 5*time.Second, "both scrapes on one pass with asset lists hanging", func() bool {
 		return e.h.flights.waiters(scrape.Scope{}) == 2 && tp.inflight.Load() == 3
 	})
 	cancel()
 	wg.Wait()
 	// The pass had 30 s; it must end now, and its requests with it.
-	eventually(t, 2*time.Second, "the hanging requests to end", func() bool { return tp.inflight.Load() == 0 })
-	eventually(t, 2*time.Second, "the pass to end", func() bool { return e.h.flights.waiters(scrape.Scope{}) == -1 })
-	if got := int64(testutil.ToFloat64(e.serving.Coalesced)); got != 1 {
+	testutil.Eventually(t, 2*time.Second, "the hanging requests to end", func() bool { return tp.inflight.Load() == 0 })
+	testutil.Eventually(t, 2*time.Second, "the pass to end", func() bool { return e.h.flights.waiters(scrape.Scope{}) == -1 })
+	if got := int64(promtestutil.ToFloat64(e.serving.Coalesced)); got != 1 {
 		t.Errorf("coalesced %d, want 1", got)
 	}
 
@@ -406,7 +395,7 @@ func TestCoalescedEarlierDeadline(t *testing.T) {
 	var a scrapeResult
 	var wg sync.WaitGroup
 	wg.Go(func() { a = e.fetch(context.Background(), "/metrics", "2") })
-	eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) == 2 })
+	testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) == 2 })
 	b := e.fetch(context.Background(), "/metrics", "0.3")
 	if b.err != nil || b.status != 200 {
 		t.Fatalf("joiner: %d %v", b.status, b.err)
@@ -414,7 +403,7 @@ func TestCoalescedEarlierDeadline(t *testing.T) {
 	if b.took > 800*time.Millisecond {
 		t.Errorf("joiner with a 0.3 s deadline answered after %v", b.took)
 	}
-	if got := int64(testutil.ToFloat64(e.serving.Coalesced)); got != 1 {
+	if got := int64(promtestutil.ToFloat64(e.serving.Coalesced)); got != 1 {
 		t.Errorf("coalesced %d, want 1 (the joiner joined)", got)
 	}
 	if up, _ := sampleValue(parseFamilies(t, b.body), "ncp_mediaintel_up", nil); up != 0 {
@@ -431,8 +420,8 @@ func TestCoalescedEarlierDeadline(t *testing.T) {
 			t.Fatalf("expired joiner got a result without an error")
 		}
 	}
-	if took := time.Since(start); took > 500*time.Millisecond || int64(testutil.ToFloat64(e.serving.Coalesced)) != 21 {
-		t.Errorf("20 expired joiners took %v (coalesced %d of 21): some waited for the pass", took, int64(testutil.ToFloat64(e.serving.Coalesced)))
+	if took := time.Since(start); took > 500*time.Millisecond || int64(promtestutil.ToFloat64(e.serving.Coalesced)) != 21 {
+		t.Errorf("20 expired joiners took %v (coalesced %d of 21): some waited for the pass", took, int64(promtestutil.ToFloat64(e.serving.Coalesced)))
 	}
 	wg.Wait()
 	if a.err != nil || a.status != 200 || a.took < 1900*time.Millisecond || a.took > 3*time.Second {

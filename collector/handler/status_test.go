@@ -14,6 +14,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 	"github.com/mediaintel/mediaintel_exporter/collector/status"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // fixedClock is one clock for the simulator, the client's signatures and
@@ -127,7 +128,7 @@ func TestStatusExactValues(t *testing.T) {
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 23}, mitest.Fault{Status: 503})
 
 	e.fetch(context.Background(), "/metrics", "10") // names the recent assets to the tracker
-	eventually(t, 10*time.Second, "every due status check made", func() bool {
+	testutil.Eventually(t, 10*time.Second, "every due status check made", func() bool {
 		st := e.tracker.Stats()
 		return st.Queue == 0 && e.sim.Requests(mitest.OpImportStatus) >= 18
 	})
@@ -260,7 +261,7 @@ func TestStatusBudget(t *testing.T) {
 		inv.Workspaces[0].Projects[0].Assets[6].UpdatedTime = mitest.Ptr(seoulTime(time.Now()))
 	})
 	e.fetch(context.Background(), "/metrics", "10")
-	eventually(t, 5*time.Second, "asset 7 asked again", func() bool { return e.sim.StatusRequestsFor("ws-budget", 5, 7) > before })
+	testutil.Eventually(t, 5*time.Second, "asset 7 asked again", func() bool { return e.sim.StatusRequestsFor("ws-budget", 5, 7) > before })
 	time.Sleep(200 * time.Millisecond)
 	if got := statusRequests(); got != want+1 {
 		t.Errorf("%d status requests after one asset changed, want %d", got, want+1)
@@ -351,7 +352,7 @@ func TestStatusMovement(t *testing.T) {
 		t.Error("never saw an analysis waiting or running")
 	}
 	// analyses_observed_total counts each analysis the tracker saw end.
-	eventually(t, 5*time.Second, "observed analyses", func() bool {
+	testutil.Eventually(t, 5*time.Second, "observed analyses", func() bool {
 		fams := parseFamilies(t, e.fetch(context.Background(), "/metrics", "10").body)
 		ok := true
 		for _, s := range []string{"completed", "failed", "cancelled"} {
@@ -398,9 +399,9 @@ func TestStatusFaults(t *testing.T) {
 			if r.status != 200 || !strings.Contains(r.body, `ncp_mediaintel_project_scrape_success{project_id="8",workspace="ws-fault"} 1`) {
 				t.Fatalf("scrape with faulty status calls: %d\n%s", r.status, r.body)
 			}
-			eventually(t, 10*time.Second, "status calls made", func() bool { return e.sim.Requests(mitest.OpImportStatus) >= 5 })
+			testutil.Eventually(t, 10*time.Second, "status calls made", func() bool { return e.sim.Requests(mitest.OpImportStatus) >= 5 })
 			e.sim.ClearFaults()
-			eventually(t, 10*time.Second, "the tracker to catch up", func() bool {
+			testutil.Eventually(t, 10*time.Second, "the tracker to catch up", func() bool {
 				got := statusSeries(t, e.fetch(context.Background(), "/metrics", "10").body, "ws-fault")
 				return got["recent_assets_import_status{8,unchecked}"] == 0 && got["recent_assets_analysis_status{8,unchecked}"] == 0 &&
 					got["recent_assets{8}"] == 5

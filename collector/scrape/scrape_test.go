@@ -1,15 +1,14 @@
 package scrape
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // env is a Scraper reading a simulator, as main wires it.
@@ -17,24 +16,7 @@ type env struct {
 	sim     *mitest.Server
 	api     *client.Client
 	scraper *Scraper
-	logs    *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs    *testutil.LockedBuffer
 }
 
 type envOpts struct {
@@ -46,7 +28,7 @@ type envOpts struct {
 
 func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 	t.Helper()
-	e := &env{sim: mitest.NewServer(inv, o.sim...), logs: &lockedBuffer{}}
+	e := &env{sim: mitest.NewServer(inv, o.sim...), logs: &testutil.LockedBuffer{}}
 	t.Cleanup(e.sim.Close)
 	ccfg := e.sim.ClientConfig()
 	ccfg.PageSize = o.pageSize

@@ -45,6 +45,13 @@ func (l *LockedBuffer) String() string {
 	return l.b.String()
 }
 
+// Reset empties the buffer (a long test's log would otherwise grow).
+func (l *LockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
 // FreeAddr returns a 127.0.0.1:port address whose port was free a moment
 // ago. Another process may take it meanwhile: StartExporter retries.
 func FreeAddr(t testing.TB) string {
@@ -100,7 +107,7 @@ func EventuallyNoError(t testing.TB, timeout time.Duration, what string, f func(
 			t.Fatalf("%s: not true after %s: %v", what, timeout, err)
 		}
 		time.Sleep(interval)
-		interval = min(2*interval, 500*time.Millisecond)
+		interval = min(2*interval, 50*time.Millisecond) // short: a state may last only a moment
 	}
 }
 

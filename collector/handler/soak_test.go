@@ -289,7 +289,7 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 	testutil.Eventually(t, time.Second, "the API pass over", func() bool {
 		return e.h.flights.running() == 0
 	})
-	if took := time.Since(t0); took > 500*time.Millisecond {
+	if took := time.Since(t0); took > 2*time.Second { // the hang is for ever
 		t.Errorf("API work took %v to stop after the client went away", took)
 	}
 	if got := sim.Requests(mitest.OpListAssets); got != 5 {

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -37,85 +36,6 @@ const (
 	// e2eBacklog is MediaIntelAnalysisBacklogStuck's threshold, in seconds.
 	e2eBacklog = "10"
 )
-
-// process is a server started by a test.
-type process struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	out  *testutil.LockedBuffer
-}
-
-// startServer runs bin with args(addr) on a free loopback port until
-// http://addr<readyPath> answers 200, retrying on another port if the
-// process exits early (the port may have been taken meanwhile). The process
-// is killed when the test ends, and its output logged if the test failed.
-func startServer(t *testing.T, name, bin string, args func(addr string) []string, readyPath string) *process {
-	t.Helper()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		addr := testutil.FreeAddr(t)
-		p := &process{name: name, addr: addr, out: &testutil.LockedBuffer{}}
-		p.cmd = exec.Command(bin, args(addr)...)
-		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-		if err := p.cmd.Start(); err != nil {
-			t.Fatalf("starting %s: %v", name, err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(exited) }()
-		stop := func() {
-			_ = p.cmd.Process.Kill()
-			<-exited
-		}
-		if err := waitHTTP(exited, "http://"+addr+readyPath, 60*time.Second); err != nil {
-			stop()
-			lastErr = fmt.Errorf("%w\n%s output:\n%s", err, name, p.out.String())
-			continue
-		}
-		t.Cleanup(func() {
-			stop()
-			if t.Failed() {
-				t.Logf("%s output:\n%s", name, tail(p.out.String(), 60))
-			}
-		})
-		return p
-	}
-	t.Fatalf("starting %s: %v", name, lastErr)
-	return nil
-}
-
-func waitHTTP(exited <-chan struct{}, u string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("exited before answering %s", u)
-		default:
-		}
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("%s not ready after %s: %w", u, timeout, err)
-			}
-			return fmt.Errorf("%s not ready after %s", u, timeout)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func tail(s string, lines int) string {
-	l := strings.Split(s, "\n")
-	if len(l) > lines {
-		l = l[len(l)-lines:]
-	}
-	return strings.Join(l, "\n")
-}
 
 // mustReplace applies a regexp replacement that must match: the examples
 // are the source of the test configurations, and a change to them that the
@@ -312,7 +232,7 @@ func testE2E(t *testing.T, rel promRelease) {
 	if err := os.WriteFile(filepath.Join(amDir, "alertmanager.yml"), []byte(amConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	am := startServer(t, "alertmanager", amBin, func(addr string) []string {
+	am := testutil.StartServer(t, "alertmanager", amBin, func(addr string) []string {
 		return []string{
 			"--config.file=" + filepath.Join(amDir, "alertmanager.yml"),
 			"--storage.path=" + filepath.Join(amDir, "data"),
@@ -331,21 +251,21 @@ func testE2E(t *testing.T, rel promRelease) {
 	writeTestRules(t, promDir)
 	conf := readFile(t, filepath.Join(deployDir(t), "prometheus", "prometheus.yml"))
 	conf = mustReplace(t, "prometheus.yml", conf, `"localhost:9847"`, `"`+exp.Addr+`"`)
-	conf = mustReplace(t, "prometheus.yml", conf, `"localhost:9093"`, `"`+am.addr+`"`)
+	conf = mustReplace(t, "prometheus.yml", conf, `"localhost:9093"`, `"`+am.Addr+`"`)
 	conf = mustReplace(t, "prometheus.yml", conf, `scrape_interval: \S+`, "scrape_interval: "+e2eScrapeInterval)
 	conf = mustReplace(t, "prometheus.yml", conf, `scrape_timeout: \S+`, "scrape_timeout: "+e2eScrapeInterval)
 	conf = mustReplace(t, "prometheus.yml", conf, `evaluation_interval: \S+`, "evaluation_interval: "+e2eEvalInterval)
 	if err := os.WriteFile(filepath.Join(promDir, "prometheus.yml"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prom := startServer(t, "prometheus", promBin, func(addr string) []string {
+	prom := testutil.StartServer(t, "prometheus", promBin, func(addr string) []string {
 		return []string{
 			"--config.file=" + filepath.Join(promDir, "prometheus.yml"),
 			"--storage.tsdb.path=" + filepath.Join(promDir, "data"),
 			"--web.listen-address=" + addr,
 		}
 	}, "/-/ready")
-	api := promAPI{base: "http://" + prom.addr}
+	api := promAPI{base: "http://" + prom.Addr}
 
 	// 1. The exporter is scraped and its samples stored.
 	testutil.EventuallyNoError(t, 60*time.Second, "the mediaintel target is up", func() error {
@@ -420,7 +340,7 @@ func testE2E(t *testing.T, rel promRelease) {
 			}
 		}
 		_, pending, err := api.query(`ncp_mediaintel_analysis_oldest_pending_seconds > 0`)
-		return fmt.Errorf("webhook got %d notifications: %+v; oldest pending: %+v %v", hook.notifications(), hook.snapshot(), pending, err)
+		return fmt.Errorf("webhook got %d notifications: %+v; oldest pending: %+v (%w)", hook.notifications(), hook.snapshot(), pending, err)
 	})
 	for _, a := range hook.snapshot() {
 		if a.Labels["alertname"] == "MediaIntelAnalysisBacklogStuck" && !isStuckProject(a.Labels) {
@@ -597,14 +517,14 @@ func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
 		if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p := startServer(t, "prometheus shard "+shard, promBin, func(addr string) []string {
+		p := testutil.StartServer(t, "prometheus shard "+shard, promBin, func(addr string) []string {
 			return []string{
 				"--config.file=" + filepath.Join(dir, "prometheus.yml"),
 				"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 				"--web.listen-address=" + addr,
 			}
 		}, "/-/ready")
-		shards = append(shards, promAPI{base: "http://" + p.addr})
+		shards = append(shards, promAPI{base: "http://" + p.Addr})
 	}
 
 	// Each shard's scraped projects, from the samples it stored.

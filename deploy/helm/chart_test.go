@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -295,7 +297,7 @@ func hasRelabel(rcs []monitoringv1.RelabelConfig, target, replacement string) bo
 // repository's Dockerfile, which builds the image the chart runs.
 func dockerfileFacts(t *testing.T) (uid int64, port int32) {
 	t.Helper()
-	df := string(readFile(t, filepath.Join(repoRoot(t), "Dockerfile")))
+	df := string(readFile(t, filepath.Join(testutil.RepoRoot(t), "Dockerfile")))
 	u := regexp.MustCompile(`(?m)^USER\s+(\d+)`).FindStringSubmatch(df)
 	p := regexp.MustCompile(`(?m)^EXPOSE\s+(\d+)`).FindStringSubmatch(df)
 	e := regexp.MustCompile(`(?m)^ENTRYPOINT\s`).FindString(df)
@@ -793,7 +795,7 @@ func jobOf(t *testing.T, rcs []monitoringv1.RelabelConfig) string {
 // anchored as PromQL anchors it, or nil when the alerts match no job.
 func alertJobMatcher(t *testing.T) *regexp.Regexp {
 	t.Helper()
-	text := string(readFile(t, filepath.Join(repoRoot(t), "deploy", "prometheus", "alerts.yml")))
+	text := string(readFile(t, filepath.Join(testutil.RepoRoot(t), "deploy", "prometheus", "alerts.yml")))
 	m := regexp.MustCompile(`job\s*(=~|=)\s*"([^"]*)"`).FindStringSubmatch(text)
 	if m == nil {
 		t.Log("alerts.yml matches no job label; nothing to check")
@@ -936,7 +938,7 @@ func TestNotes(t *testing.T) {
 // to the repository's rule files and dashboard, not copies, and that they
 // resolve.
 func TestSourceFilesAreLinks(t *testing.T) {
-	root := repoRoot(t)
+	root := testutil.RepoRoot(t)
 	for link, target := range map[string]string{
 		"alerts.yml":      filepath.Join(root, "deploy", "prometheus", "alerts.yml"),
 		"recording.yml":   filepath.Join(root, "deploy", "prometheus", "recording.yml"),
@@ -992,7 +994,7 @@ func TestPackagedChart(t *testing.T) {
 		}
 	}
 	cm := only[*corev1.ConfigMap](t, fromPkg)
-	if cm.Data["mediaintel.json"] != string(readFile(t, filepath.Join(repoRoot(t), "dashboards", "mediaintel.json"))) {
+	if cm.Data["mediaintel.json"] != string(readFile(t, filepath.Join(testutil.RepoRoot(t), "dashboards", "mediaintel.json"))) {
 		t.Error("the packaged chart's dashboard is not dashboards/mediaintel.json")
 	}
 	fi, _ := os.Stat(tgz)
@@ -1002,7 +1004,7 @@ func TestPackagedChart(t *testing.T) {
 // TestDashboardConfigMap checks that the ConfigMap holds
 // dashboards/mediaintel.json byte for byte, with the Grafana sidecar's label.
 func TestDashboardConfigMap(t *testing.T) {
-	want := readFile(t, filepath.Join(repoRoot(t), "dashboards", "mediaintel.json"))
+	want := readFile(t, filepath.Join(testutil.RepoRoot(t), "dashboards", "mediaintel.json"))
 	for _, c := range []renderCase{
 		{"default", nil},
 		{"relabelled", set("dashboard.labels", map[string]any{"grafana_dashboard": "mediaintel"}, "dashboard.namespace", "grafana")},

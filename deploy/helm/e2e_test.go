@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -243,14 +245,14 @@ func startPrometheus(t *testing.T, name string, scrapeConfigs []any) string {
 	}
 	path := writeTemp(t, dir, "prometheus.yml", conf)
 	t.Logf("%s configuration:\n%s", name, conf)
-	s := startServer(t, name, bin, func(addr string) []string {
+	s := testutil.StartServer(t, name, bin, func(addr string) []string {
 		return []string{
 			"--config.file=" + path,
 			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 			"--web.listen-address=" + addr,
 		}
 	}, "/-/ready")
-	return "http://" + s.addr
+	return "http://" + s.Addr
 }
 
 // e2eValues shortens the scrape and discovery intervals so that a test sees
@@ -274,12 +276,12 @@ func TestScrapeConfigE2E(t *testing.T) {
 	}
 	requireTool(t, "prometheus")
 	start := time.Now()
-	exp := startServer(t, "exporter", exporterBinary(t), func(addr string) []string {
+	exp := testutil.StartServer(t, "exporter", testutil.BuildExporter(t), func(addr string) []string {
 		return []string{"--demo", "--web.listen-address=" + addr}
 	}, "/-/healthy")
 
-	projects := discovered(t, exp.addr, "?per=project")
-	workspaces := discovered(t, exp.addr, "")
+	projects := discovered(t, exp.Addr, "?per=project")
+	workspaces := discovered(t, exp.Addr, "")
 	if len(projects) < 2 || len(workspaces) < 2 {
 		t.Fatalf("the demo exporter discovers %d projects and %d workspaces; it has more", len(projects), len(workspaces))
 	}
@@ -297,7 +299,7 @@ func TestScrapeConfigE2E(t *testing.T) {
 		sc := only[*monitoringv1alpha1.ScrapeConfig](t, r)
 		svc := only[*corev1.Service](t, r)
 		svcAddr := svc.Name + "." + svc.Namespace + ".svc:" + strconv.Itoa(int(svc.Spec.Ports[0].Port))
-		resolve = func(s string) string { return strings.ReplaceAll(s, svcAddr, exp.addr) }
+		resolve = func(s string) string { return strings.ReplaceAll(s, svcAddr, exp.Addr) }
 		// Two modes in one Prometheus: tell their ScrapeConfigs apart as two
 		// releases would.
 		sc.Name += "-" + strings.ToLower(mode)
@@ -309,7 +311,7 @@ func TestScrapeConfigE2E(t *testing.T) {
 		} else {
 			perProjectSC = sc
 			sm := only[*monitoringv1.ServiceMonitor](t, r)
-			smCfg := translateServiceMonitor(t, sm, exp.addr)
+			smCfg := translateServiceMonitor(t, sm, exp.Addr)
 			configs = append(configs, smCfg)
 			jobs = append(jobs, job{smCfg["job_name"].(string), jobOf(t, sm.Spec.Endpoints[0].RelabelConfigs), map[string]bool{sm.Name: true}})
 		}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+
 	appsv1 "k8s.io/api/apps/v1"
 )
 
@@ -19,7 +21,7 @@ import (
 // without dashes; a boolean flag listed as --[no-]x is also known as no-x.
 func exporterFlags(t *testing.T) map[string]bool {
 	t.Helper()
-	bin := exporterBinary(t)
+	bin := testutil.BuildExporter(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out bytes.Buffer
@@ -89,7 +91,7 @@ func TestArgsAreExporterFlags(t *testing.T) {
 // it starts and answers the probes' path. No scrape is made: the key is a
 // placeholder and the API is never called.
 func TestExporterStartsWithRenderedArgs(t *testing.T) {
-	bin := exporterBinary(t)
+	bin := testutil.BuildExporter(t)
 	for _, c := range []renderCase{
 		{"default", nil},
 		{"demo", set("demo", true)},
@@ -120,7 +122,7 @@ func TestExporterStartsWithRenderedArgs(t *testing.T) {
 			if probePath == "" {
 				t.Fatal("no HTTP readiness probe")
 			}
-			startServer(t, "exporter "+c.name, bin, func(addr string) []string {
+			testutil.StartServer(t, "exporter "+c.name, bin, func(addr string) []string {
 				var args []string
 				for _, a := range ctr.Args {
 					switch {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -46,7 +48,7 @@ func sourceGroups(t *testing.T) []any {
 		var file struct {
 			Groups []any `json:"groups"`
 		}
-		if err := yaml.Unmarshal(readFile(t, filepath.Join(repoRoot(t), "deploy", "prometheus", f)), &file); err != nil {
+		if err := yaml.Unmarshal(readFile(t, filepath.Join(testutil.RepoRoot(t), "deploy", "prometheus", f)), &file); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		if len(file.Groups) == 0 {
@@ -111,7 +113,7 @@ func TestPrometheusRulePromtool(t *testing.T) {
 
 	// The unit tests, with their rule_files pointing at the rendered groups
 	// instead of recording.yml and alerts.yml.
-	tests := string(readFile(t, filepath.Join(repoRoot(t), "deploy", "prometheus", "alerts_test.yml")))
+	tests := string(readFile(t, filepath.Join(testutil.RepoRoot(t), "deploy", "prometheus", "alerts_test.yml")))
 	re := regexp.MustCompile(`(?m)^rule_files:\n(?:[ \t]+-[^\n]*\n)+`)
 	if !re.MatchString(tests) {
 		t.Fatal("alerts_test.yml: no top-level rule_files list; update this test with the file")

@@ -177,6 +177,9 @@ func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 		s.log.Error("workspace discovery failed", "scope", scope.String(), "err", err)
 		return res
 	}
+	if t := s.cfg.Tracker; t != nil && scope.Workspace == "" {
+		t.RetainWorkspaces(names) // workspaces no longer listed have left the listing
+	}
 	res.Workspaces = make([]*WorkspaceResult, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
@@ -346,6 +349,17 @@ func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject i
 			continue
 		}
 		wr.Projects = append(wr.Projects, &ProjectResult{Workspace: wr.Name, Project: pr, CountOnly: p.s.countOnly(pr)})
+	}
+	if t := p.s.cfg.Tracker; t != nil && onlyProject == 0 {
+		// The list is complete: tracked projects it no longer names (or
+		// that are count-only now) have left the listing.
+		var tracked []int64
+		for _, pr := range wr.Projects {
+			if !pr.CountOnly {
+				tracked = append(tracked, pr.Project.ID)
+			}
+		}
+		t.Retain(wr.Name, tracked)
 	}
 	var wg sync.WaitGroup
 	for _, pr := range wr.Projects {

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -346,6 +347,39 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 		t.signal()
 	}
 	return t.summary(p, now, g)
+}
+
+// Retain forgets the tracked projects of workspace that are not in
+// projects: a complete project list no longer names them (deleted, or
+// filtered out, or count-only now), so their assets left the listing.
+func (t *Tracker) Retain(workspace string, projects []int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, p := range t.projects {
+		if k.ws == workspace && !slices.Contains(projects, k.id) {
+			t.forget(p)
+		}
+	}
+}
+
+// RetainWorkspaces forgets the tracked projects of every workspace not in
+// workspaces: a complete workspace list no longer names them.
+func (t *Tracker) RetainWorkspaces(workspaces []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, p := range t.projects {
+		if !slices.Contains(workspaces, k.ws) {
+			t.forget(p)
+		}
+	}
+}
+
+// forget drops a project and its assets (the caller holds t.mu).
+func (t *Tracker) forget(p *project) {
+	for _, a := range p.assets {
+		t.remove(a)
+	}
+	delete(t.projects, p.key)
 }
 
 // Summary returns what the Tracker knows of a project now, without a

@@ -428,3 +428,31 @@ func TestObservedNewUploads(t *testing.T) {
 		t.Errorf("observed %+v; want the failed asset 2 and the cancelled asset 3", obs)
 	}
 }
+
+// TestRetain: projects and workspaces that a complete list no longer names
+// are forgotten with their assets, which are then never asked about.
+func TestRetain(t *testing.T) {
+	api := newFake()
+	tr, _, _ := newTracker(t, api, Config{})
+	tr.Observe("ws-a", 1, recent(1, 2))
+	tr.Observe("ws-a", 2, recent(3))
+	tr.Observe("ws-b", 7, recent(4))
+	tr.Retain("ws-a", []int64{2, 9})
+	tr.RetainWorkspaces([]string{"ws-a", "ws-c"})
+	if s := tr.Summary("ws-a", 1); s.Recent != 0 {
+		t.Errorf("project 1, no longer listed, still has %d assets", s.Recent)
+	}
+	if s := tr.Summary("ws-b", 7); s.Recent != 0 {
+		t.Errorf("workspace ws-b, no longer listed, still has %d assets", s.Recent)
+	}
+	if s := tr.Summary("ws-a", 2); s.Recent != 1 {
+		t.Errorf("project 2 has %d assets, want 1", s.Recent)
+	}
+	tr.checkDue(context.Background())
+	if api.total() != 1 || api.perAsset[3] != 1 {
+		t.Errorf("calls per asset %v; want only asset 3 asked about", api.perAsset)
+	}
+	if st := tr.Stats(); len(st.Observed) != 1 {
+		t.Errorf("%d projects tracked, want 1", len(st.Observed))
+	}
+}

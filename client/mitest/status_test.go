@@ -4,29 +4,29 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // TestStatusEndpoints: both status calls answer the documented bodies,
 // through the real client, for stored and generated assets; unknown
 // assets are 404; requests must be signed like every other.
 func TestStatusEndpoints(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)}
-	created := clk.now().Add(-10 * time.Minute).In(seoul).Format("2006-01-02T15:04:05")
+	clk := testutil.NewClock(time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC))
+	created := clk.Now().Add(-10 * time.Minute).In(seoul).Format("2006-01-02T15:04:05")
 	inv := &Inventory{Workspaces: []*Workspace{{Name: "ws-one", Projects: []*Project{
 		{ID: 10, Assets: []Asset{{ID: Ptr(int64(1)), CreatedTime: Ptr(created)}, {ID: Ptr(int64(2)), CreatedTime: Ptr(created)}, {ID: Ptr(int64(3))}},
 			Synthetic: &SyntheticAssets{Count: 10, FirstID: 100}},
 	}}}}
-	s := NewServer(inv, WithClock(clk.now))
+	s := NewServer(inv, WithClock(clk.Now))
 	defer s.Close()
 	s.SetAssetStatus("ws-one", 10, 1, AssetStatus{Upload: "COMPLETED", Analysis: "ANALYZE_FAIL", AnalysisMessage: "영상 분석 중 오류가 발생했습니다(인물 추출 실패).", MessageField: "analysisStatusMessage"})
 	s.SetAssetStatus("ws-one", 10, 2, AssetStatus{Upload: "COMPLETED", UploadResult: "Upload completed", Analysis: "ANALYZE_COMPLETED", IndexID: 77})
 	cfg := s.ClientConfig()
-	cfg.Now = clk.now
+	cfg.Now = clk.Now
 	c, err := client.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +78,6 @@ func TestStatusEndpoints(t *testing.T) {
 		t.Errorf("counted %d import and %d analysis requests", s.Requests(OpImportStatus), s.Requests(OpAnalysisStatus))
 	}
 }
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 // TestPipelineMoves: an asset's status moves on with time, never back,
 // through the documented states; the outcomes have the documented shares.

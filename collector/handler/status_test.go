@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,20 +15,6 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/collector/status"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
-
-// fixedClock is one clock for the simulator, the client's signatures and
-// the tracker, moved by the test.
-type fixedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fixedClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fixedClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // seoulTime is t as the API writes it: Seoul time without an offset.
 func seoulTime(t time.Time) string {
@@ -67,8 +52,9 @@ func statusSeries(t *testing.T, body, ws string) map[string]float64 {
 // at a fixed clock, every status series of /metrics and of a project
 // /probe equals the expected count, and both sums equal recent_assets.
 func TestStatusExactValues(t *testing.T) {
-	clk := &fixedClock{t: time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)}
-	now := clk.now()
+	// One clock for the simulator, the client's signatures and the tracker.
+	clk := testutil.NewClock(time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC))
+	now := clk.Now()
 	recent, old := seoulTime(now.Add(-10*time.Minute)), seoulTime(now.Add(-48*time.Hour))
 	type want struct {
 		st     mitest.AssetStatus
@@ -117,9 +103,9 @@ func TestStatusExactValues(t *testing.T) {
 	}}}}
 	e := newEnv(t, inv, envOpts{
 		cfg:      scrape.Config{CountOnly: mustRegexp("^counted$")},
-		sim:      []mitest.Option{mitest.WithClock(clk.now)},
-		clientFn: func(c *client.Config) { c.Now = clk.now },
-		status:   &status.Config{Window: time.Hour, Now: clk.now},
+		sim:      []mitest.Option{mitest.WithClock(clk.Now)},
+		clientFn: func(c *client.Config) { c.Now = clk.Now },
+		status:   &status.Config{Window: time.Hour, Now: clk.Now},
 	})
 	for id, c := range cases {
 		e.sim.SetAssetStatus("ws-status", 21, id, c.st)
@@ -132,7 +118,7 @@ func TestStatusExactValues(t *testing.T) {
 		st := e.tracker.Stats()
 		return st.Queue == 0 && e.sim.Requests(mitest.OpImportStatus) >= 18
 	})
-	clk.add(30 * time.Second) // the two waiting assets have been pending 30 s
+	clk.Add(30 * time.Second) // the two waiting assets have been pending 30 s
 	r := e.fetch(context.Background(), "/metrics", "10")
 	got := statusSeries(t, r.body, "ws-status")
 

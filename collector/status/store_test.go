@@ -9,11 +9,13 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // settle runs a Tracker with a state file over assets 1-4 until they are
 // all checked, and closes it the way Run does.
-func settle(t *testing.T, path string, api *fakeAPI) *clock {
+func settle(t *testing.T, path string, api *fakeAPI) *testutil.Clock {
 	t.Helper()
 	tr, clk, _ := newTracker(t, api, Config{StateFile: path, APIURL: "https://mi.example"})
 	tr.Observe("ws", 1, recent(1, 2, 3, 4))
@@ -48,7 +50,7 @@ func TestStateFileRestart(t *testing.T) {
 	if s != want {
 		t.Errorf("after restart: %+v\nwant %+v", s, want)
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	if n := tr.checkDue(context.Background()); n != 1 || api.perAsset[4] != 3 {
 		t.Errorf("%d checks a minute after the restart; want the waiting asset 4 once", n)
 	}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // fakeAPI answers from a table of statuses, as the service would for one
@@ -67,28 +68,16 @@ func (f *fakeAPI) total() int {
 	return f.calls[CheckImport] + f.calls[CheckAnalysis]
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
-func newTracker(t *testing.T, api API, cfg Config) (*Tracker, *clock, *bytes.Buffer) {
+func newTracker(t *testing.T, api API, cfg Config) (*Tracker, *testutil.Clock, *bytes.Buffer) {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := testutil.NewClock(t0)
 	logs := &bytes.Buffer{}
 	if cfg.Window == 0 {
 		cfg.Window = time.Hour
 	}
-	cfg.Now = clk.now
+	cfg.Now = clk.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	tr, err := New(api, cfg)
 	if err != nil {
@@ -149,12 +138,12 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Nothing is due before the recheck interval.
-	clk.add(59 * time.Second)
+	clk.Add(59 * time.Second)
 	if n := tr.checkDue(ctx); n != 0 {
 		t.Errorf("%d checks before the recheck interval", n)
 	}
 	// The moving states (1 importing, 2 waiting) are checked again.
-	clk.add(time.Second)
+	clk.Add(time.Second)
 	api.set(2, "COMPLETED", "ANALYZING", "")
 	if n := tr.checkDue(ctx); n != 2 || api.perAsset[1] != 2 || api.perAsset[2] != 3 {
 		t.Errorf("recheck: %d checks, per asset %v; want assets 1 and 2 once more", n, api.perAsset)
@@ -166,7 +155,7 @@ func TestLifecycle(t *testing.T) {
 	// Settled states are not asked about again within the reverify
 	// interval, even as the listing goes on naming them unchanged.
 	for range 10 {
-		clk.add(30 * time.Minute)
+		clk.Add(30 * time.Minute)
 		tr.Observe("ws", 7, recent(1, 2, 3, 4, 5, 6))
 		tr.checkDue(ctx)
 	}
@@ -196,11 +185,11 @@ func TestWindow(t *testing.T) {
 	if api.perAsset[3] != 0 || api.perAsset[1] != 2 || api.perAsset[2] != 2 {
 		t.Errorf("calls per asset %v; want 1 and 2 checked, 3 never", api.perAsset)
 	}
-	clk.add(15 * time.Minute) // asset 2 leaves the window
+	clk.Add(15 * time.Minute) // asset 2 leaves the window
 	if s := tr.Summary("ws", 1); s.Recent != 1 {
 		t.Errorf("recent %d after asset 2 left the window, want 1", s.Recent)
 	}
-	clk.add(7 * time.Hour)
+	clk.Add(7 * time.Hour)
 	tr.checkDue(context.Background())
 	if api.total() != 4 {
 		t.Errorf("%d calls; assets out of the window were asked about", api.total())
@@ -217,10 +206,10 @@ func TestUpdatedTimeRechecks(t *testing.T) {
 	ctx := context.Background()
 	tr.Observe("ws", 1, recent(1, 2))
 	tr.checkDue(ctx)
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	api.set(1, "COMPLETED", "WAIT_ANALYZE", "") // someone asked for a new analysis
 	moved := recent(1, 2)
-	moved[0].Updated = clk.now().Unix()
+	moved[0].Updated = clk.Now().Unix()
 	s := tr.Observe("ws", 1, moved[:1]) // asset 2 is no longer listed
 	if s.Recent != 1 {
 		t.Errorf("recent %d, want 1 after asset 2 left the listing", s.Recent)
@@ -244,7 +233,7 @@ func TestGone(t *testing.T) {
 	tr.Observe("ws", 1, recent(1, 2))
 	tr.checkDue(ctx)
 	for range 5 {
-		clk.add(time.Minute)
+		clk.Add(time.Minute)
 		if s := tr.Observe("ws", 1, recent(1, 2)); s.Recent != 1 {
 			t.Fatalf("recent %d, want 1 (asset 1 is gone)", s.Recent)
 		}
@@ -259,7 +248,7 @@ func TestGone(t *testing.T) {
 	delete(api.errs, 1)
 	api.set(1, "COMPLETED", "BEFORE_ANALYZE", "")
 	changed := recent(1, 2)
-	changed[0].Updated = clk.now().Unix()
+	changed[0].Updated = clk.Now().Unix()
 	tr.Observe("ws", 1, changed)
 	tr.checkDue(ctx)
 	if s := tr.Summary("ws", 1); s.Recent != 2 || s.Analysis[AnalysisBeforeAnalyze] != 1 {
@@ -304,7 +293,7 @@ func TestBadAnswers(t *testing.T) {
 	if !hasCheck(tr.Stats().Checks, CheckImport, "error", 1) {
 		t.Errorf("checks %v lack the failed one", tr.Stats().Checks)
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	delete(api.errs, 1)
 	api.set(1, "IN_PROGRESS", "", "")
 	tr.checkDue(ctx)
@@ -343,7 +332,7 @@ func TestObserved(t *testing.T) {
 	ctx := context.Background()
 	tr.Observe("ws", 1, recent(1, 2, 3))
 	tr.checkDue(ctx)
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	api.set(1, "COMPLETED", "ANALYZE_COMPLETED", "")
 	api.set(3, "COMPLETED", "ANALYZE_FAIL", "keyword encoding failure")
 	tr.checkDue(ctx)
@@ -358,7 +347,7 @@ func TestQueueAndLag(t *testing.T) {
 	api := newFake()
 	tr, clk, _ := newTracker(t, api, Config{})
 	tr.Observe("ws", 1, recent(1, 2, 3))
-	clk.add(90 * time.Second)
+	clk.Add(90 * time.Second)
 	if st := tr.Stats(); st.Queue != 3 || st.Lag != 90*time.Second {
 		t.Errorf("queue %d lag %v; want 3 and 90s", st.Queue, st.Lag)
 	}
@@ -418,7 +407,7 @@ func TestObservedNewUploads(t *testing.T) {
 	ctx := context.Background()
 	tr.Observe("ws", 1, recent(1, 2))
 	tr.checkDue(ctx)
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	api.set(2, "COMPLETED", "ANALYZE_FAIL", "keyword encoding failure") // watched while importing
 	api.set(3, "COMPLETED", "ANALYZE_CANCEL", "")                       // a new upload
 	tr.Observe("ws", 1, recent(1, 2, 3))

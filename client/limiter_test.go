@@ -6,30 +6,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
-// fakeClock is a settable clock for AdaptiveLimiter.now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestLimiter(rps float64, burst int) (*AdaptiveLimiter, *fakeClock) {
+func newTestLimiter(rps float64, burst int) (*AdaptiveLimiter, *testutil.Clock) {
 	l := NewAdaptiveLimiter(rps, burst)
-	clk := &fakeClock{t: time.Now()}
-	l.now, l.lastAdj = clk.now, clk.now()
+	clk := testutil.NewClock(time.Now())
+	l.now, l.lastAdj = clk.Now, clk.Now()
 	return l, clk
 }
 
@@ -46,7 +30,7 @@ func TestAdaptiveLimiterThrottled(t *testing.T) {
 	}
 	// A burst of 429s within a second counts once.
 	for range 10 {
-		clk.add(50 * time.Millisecond)
+		clk.Add(50 * time.Millisecond)
 		l.Throttled()
 	}
 	if !near(l.Rate(), 50) || l.Reductions() != 1 {
@@ -55,7 +39,7 @@ func TestAdaptiveLimiterThrottled(t *testing.T) {
 	// A second later it halves again, down to the floor of rps/16.
 	want := 50.0
 	for range 10 {
-		clk.add(time.Second)
+		clk.Add(time.Second)
 		l.Throttled()
 		want = max(want/2, 100.0/16)
 		if !near(l.Rate(), want) {
@@ -77,7 +61,7 @@ func TestAdaptiveLimiterRecovery(t *testing.T) {
 	ctx := context.Background()
 	l.Throttled() // 50
 	// Within 0.1 s nothing changes.
-	clk.add(50 * time.Millisecond)
+	clk.Add(50 * time.Millisecond)
 	if err := l.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +69,7 @@ func TestAdaptiveLimiterRecovery(t *testing.T) {
 		t.Errorf("rate %v after 50 ms, want 50", l.Rate())
 	}
 	// A tenth of the rate a second: 2 s later, 50 + 20.
-	clk.add(1950 * time.Millisecond)
+	clk.Add(1950 * time.Millisecond)
 	if err := l.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +77,7 @@ func TestAdaptiveLimiterRecovery(t *testing.T) {
 		t.Errorf("rate %v after 2 s, want 70", l.Rate())
 	}
 	// Never above the configured rate.
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	if err := l.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +86,10 @@ func TestAdaptiveLimiterRecovery(t *testing.T) {
 	}
 	// At the full rate the clock of the last adjustment follows, so a cut
 	// later does not recover at once.
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	_ = l.Wait(ctx)
 	l.Throttled()
-	clk.add(200 * time.Millisecond)
+	clk.Add(200 * time.Millisecond)
 	_ = l.Wait(ctx)
 	if r := l.Rate(); r < 50 || r > 52.1 {
 		t.Errorf("rate %v 0.2 s after a cut, want about 52", r)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 // TestPrometheusConfigs validates every example Prometheus configuration with
@@ -30,7 +32,7 @@ func TestPrometheusConfigs(t *testing.T) {
 	forEachPrometheus(t, func(t *testing.T, rel promRelease) {
 		for _, name := range []string{"prometheus.yml", "prometheus-probe-sd.yml", "prometheus-sharded.yml"} {
 			t.Run(name, func(t *testing.T) {
-				out := runTool(t, time.Minute, dir, rel.Promtool, "check", "config", name)
+				out := testutil.RunTool(t, time.Minute, dir, rel.Promtool, "check", "config", name)
 				if !strings.Contains(out, "2 rule files found") {
 					t.Errorf("%s should load recording.yml and alerts.yml:\n%s", name, out)
 				}
@@ -46,7 +48,7 @@ func TestPrometheusConfigs(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(tmp, "prometheus.yml"), []byte(rendered), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				runTool(t, time.Minute, tmp, rel.Promtool, "check", "config", "prometheus.yml")
+				testutil.RunTool(t, time.Minute, tmp, rel.Promtool, "check", "config", "prometheus.yml")
 			})
 		}
 	})
@@ -57,12 +59,12 @@ func TestPrometheusConfigs(t *testing.T) {
 func TestAlertmanagerConfig(t *testing.T) {
 	amtool := requireTool(t, "amtool")
 	dir := filepath.Join(deployDir(t), "alertmanager")
-	out := runTool(t, time.Minute, dir, amtool, "check-config", "alertmanager.yml")
+	out := testutil.RunTool(t, time.Minute, dir, amtool, "check-config", "alertmanager.yml")
 	if !strings.Contains(out, "SUCCESS") {
 		t.Fatalf("amtool check-config:\n%s", out)
 	}
 	for _, sev := range []string{"critical", "warning", "info"} {
-		runTool(t, time.Minute, dir, amtool, "config", "routes", "test",
+		testutil.RunTool(t, time.Minute, dir, amtool, "config", "routes", "test",
 			"--config.file=alertmanager.yml", "--verify.receivers=mediaintel-webhook",
 			"alertname=MediaIntelProjectScrapeFailing", "severity="+sev)
 	}

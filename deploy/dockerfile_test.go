@@ -365,7 +365,7 @@ func TestBuildScript(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", buildScriptPath, err, b)
 	}
-	info := runTool(t, time.Minute, root, "go", "version", "-m", out)
+	info := testutil.RunTool(t, time.Minute, root, "go", "version", "-m", out)
 	for _, want := range []string{"build\t-trimpath=true", "build\tCGO_ENABLED=0"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("go version -m %s lacks %q:\n%s", out, want, info)
@@ -373,7 +373,7 @@ func TestBuildScript(t *testing.T) {
 	}
 	// -trimpath keeps -ldflags out of the build info: the version fields are
 	// read back from the binary's --version, which prints them.
-	ver := runTool(t, time.Minute, root, out, "--version")
+	ver := testutil.RunTool(t, time.Minute, root, out, "--version")
 	for _, want := range []string{"version 9.8.7-test", "branch: testbranch", "revision: 0123abcd", "build user:       tester", "build date:       20250101-00:00:00"} {
 		if !strings.Contains(ver, want) {
 			t.Errorf("%s --version lacks %q:\n%s", out, want, ver)

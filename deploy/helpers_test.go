@@ -1,8 +1,6 @@
 package deploy
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,11 +76,11 @@ var (
 // module versions are v0.MAJOR*100+MINOR.PATCH).
 func releaseVersion(t *testing.T, bin string) string {
 	t.Helper()
-	if m := versionRE.FindStringSubmatch(runTool(t, time.Minute, "", bin, "--version")); m != nil {
+	if m := versionRE.FindStringSubmatch(testutil.RunTool(t, time.Minute, "", bin, "--version")); m != nil {
 		return m[1]
 	}
 	// go test puts its own GOROOT/bin first on PATH.
-	m := goModuleRE.FindStringSubmatch(runTool(t, time.Minute, "", "go", "version", "-m", bin))
+	m := goModuleRE.FindStringSubmatch(testutil.RunTool(t, time.Minute, "", "go", "version", "-m", bin))
 	if m == nil {
 		t.Fatalf("%s: no version in --version nor in its Go build information", bin)
 	}
@@ -142,23 +140,6 @@ func forEachPrometheus(t *testing.T, f func(t *testing.T, r promRelease)) {
 
 // deployDir is this package's directory.
 func deployDir(t *testing.T) string { return filepath.Join(testutil.RepoRoot(t), "deploy") }
-
-// runTool runs a command with a deadline and returns its combined output,
-// failing the test (with the output) if it exits non-zero.
-func runTool(t *testing.T, timeout time.Duration, dir string, name string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s (in %s): %v\n%s", name, strings.Join(args, " "), dir, err, out.String())
-	}
-	return out.String()
-}
 
 // readFile reads a file or fails the test.
 func readFile(t *testing.T, path string) string {

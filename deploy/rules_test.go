@@ -23,7 +23,7 @@ var (
 func TestRulesCheck(t *testing.T) {
 	dir := filepath.Join(deployDir(t), "prometheus")
 	forEachPrometheus(t, func(t *testing.T, rel promRelease) {
-		out := runTool(t, time.Minute, dir, rel.Promtool, "check", "rules", "alerts.yml", "recording.yml")
+		out := testutil.RunTool(t, time.Minute, dir, rel.Promtool, "check", "rules", "alerts.yml", "recording.yml")
 		t.Log(out)
 	})
 }
@@ -33,7 +33,7 @@ func TestRulesCheck(t *testing.T) {
 func TestRulesUnit(t *testing.T) {
 	dir := filepath.Join(deployDir(t), "prometheus")
 	forEachPrometheus(t, func(t *testing.T, rel promRelease) {
-		out := runTool(t, 2*time.Minute, dir, rel.Promtool, "test", "rules", "alerts_test.yml")
+		out := testutil.RunTool(t, 2*time.Minute, dir, rel.Promtool, "test", "rules", "alerts_test.yml")
 		t.Log(out)
 	})
 }

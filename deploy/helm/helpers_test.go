@@ -1,15 +1,12 @@
 package helm
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
@@ -56,22 +53,6 @@ func readFile(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// runTool runs a command with a deadline and returns its combined output,
-// failing the test (with the output) if it exits non-zero.
-func runTool(t *testing.T, timeout time.Duration, dir, name string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s (in %s): %v\n%s", name, strings.Join(args, " "), dir, err, out.String())
-	}
-	return out.String()
 }
 
 // TestMain removes the exporter binary built for the tests.

@@ -105,7 +105,7 @@ func TestPrometheusRulePromtool(t *testing.T) {
 	promtool := requireTool(t, "promtool")
 	dir := t.TempDir()
 	name := writeRenderedRules(t, dir)
-	out := runTool(t, time.Minute, dir, promtool, "check", "rules", name)
+	out := testutil.RunTool(t, time.Minute, dir, promtool, "check", "rules", name)
 	if !strings.Contains(out, "SUCCESS") {
 		t.Fatalf("promtool check rules said no SUCCESS:\n%s", out)
 	}
@@ -120,7 +120,7 @@ func TestPrometheusRulePromtool(t *testing.T) {
 	}
 	tests = re.ReplaceAllString(tests, "rule_files:\n  - "+name+"\n")
 	writeTemp(t, dir, "alerts_test.yml", []byte(tests))
-	out = runTool(t, 2*time.Minute, dir, promtool, "test", "rules", "alerts_test.yml")
+	out = testutil.RunTool(t, 2*time.Minute, dir, promtool, "test", "rules", "alerts_test.yml")
 	if !strings.Contains(out, "SUCCESS") {
 		t.Fatalf("promtool test rules said no SUCCESS:\n%s", out)
 	}

@@ -1,7 +1,8 @@
 // Package testutil holds what the tests of several packages and modules of
 // this repository need alike: a goroutine-safe output buffer, a free
-// loopback address, polling for a condition, the repository root, and the
-// exporter binary built once per test process and run as a user would.
+// loopback address, polling for a condition, the repository root, a tool run
+// with a deadline, and the exporter binary built once per test process and
+// run as a user would.
 //
 // It uses the standard library only, so that the nested modules (dashboards,
 // deploy) can import it without pulling anything into their builds.
@@ -205,4 +206,21 @@ func MetricNames(exposition string) map[string]bool {
 		}
 	}
 	return names
+}
+
+// RunTool runs a command in dir with a deadline and returns its combined
+// output, failing the test (with the output) when it exits non-zero or runs
+// past the deadline.
+func RunTool(t testing.TB, timeout time.Duration, dir, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...) //nolint:gosec // G204: the tools the tests choose (promtool, helm, sh)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s (in %s): %v\n%s", name, strings.Join(args, " "), dir, err, out.String())
+	}
+	return out.String()
 }

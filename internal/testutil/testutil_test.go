@@ -91,6 +91,22 @@ func TestEventually(t *testing.T) {
 	}
 }
 
+func TestRunTool(t *testing.T) {
+	dir := t.TempDir()
+	if got := RunTool(t, 10*time.Second, dir, "sh", "-c", "pwd; echo to-stderr >&2"); got != dir+"\nto-stderr\n" {
+		t.Errorf("RunTool returned %q, want the directory and the standard error", got)
+	}
+	msg := run(func(t testing.TB) { RunTool(t, 10*time.Second, dir, "sh", "-c", "echo the-output; exit 3") })
+	if !strings.Contains(msg, "exit status 3") || !strings.Contains(msg, "the-output") {
+		t.Errorf("a failing command failed with %q", msg)
+	}
+	start := time.Now()
+	msg = run(func(t testing.TB) { RunTool(t, 100*time.Millisecond, dir, "sleep", "30") })
+	if !strings.Contains(msg, "killed") || time.Since(start) > 10*time.Second {
+		t.Errorf("a command past its deadline failed with %q after %v", msg, time.Since(start))
+	}
+}
+
 func TestRepoRoot(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(RepoRoot(t), "go.mod"))
 	if err != nil {

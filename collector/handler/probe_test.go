@@ -56,13 +56,9 @@ func selectText(t testing.TB, fams map[string]*dto.MetricFamily, match map[strin
 	for _, name := range names {
 		f := fams[name]
 		out := &dto.MetricFamily{Name: f.Name, Help: f.Help, Type: f.Type}
-	next:
 		for _, m := range f.GetMetric() {
-			l := labelsOf(m)
-			for k, v := range match {
-				if l[k] != v {
-					continue next
-				}
+			if !hasLabels(m, match) {
+				continue
 			}
 			if name == "ncp_mediaintel_project_scrape_duration_seconds" {
 				m.Gauge.Value = new(float64)

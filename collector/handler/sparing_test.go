@@ -123,6 +123,17 @@ func labelsOf(m *dto.Metric) map[string]string {
 	return l
 }
 
+// hasLabels reports whether m's labels include every pair of match.
+func hasLabels(m *dto.Metric, match map[string]string) bool {
+	l := labelsOf(m)
+	for k, v := range match {
+		if l[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
 func metricValue(m *dto.Metric) float64 {
 	switch {
 	case m.Gauge != nil:
@@ -142,14 +153,11 @@ func metricValue(m *dto.Metric) float64 {
 func seriesMatching(fams map[string]*dto.MetricFamily, match map[string]string) map[string]float64 {
 	out := map[string]float64{}
 	for name, f := range fams {
-	next:
 		for _, m := range f.GetMetric() {
-			l := labelsOf(m)
-			for k, v := range match {
-				if l[k] != v {
-					continue next
-				}
+			if !hasLabels(m, match) {
+				continue
 			}
+			l := labelsOf(m)
 			keys := make([]string, 0, len(l))
 			for k := range l {
 				keys = append(keys, k)

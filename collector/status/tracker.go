@@ -303,7 +303,7 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 		if r.ID <= 0 {
 			continue
 		}
-		if tomb, ok := p.gone[r.ID]; ok && len(p.gone) > 0 {
+		if tomb, ok := p.gone[r.ID]; ok {
 			if tomb.updated == r.Updated {
 				p.gone[r.ID] = tombstone{r.Updated, g}
 				continue

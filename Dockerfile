@@ -13,7 +13,7 @@
 # containers; the final image is distroless (static, nonroot), which carries
 # CA certificates for the HTTPS API and tzdata for Asia/Seoul times.
 
-ARG GO_VERSION=1.26
+ARG GO_VERSION=1.26.10
 
 FROM golang:${GO_VERSION}-bookworm AS builder
 WORKDIR /src

@@ -1,6 +1,6 @@
 module github.com/mediaintel/mediaintel_exporter/dashboards
 
-go 1.26.8
+go 1.26.10
 
 require (
 	github.com/grafana/grafana-foundation-sdk/go v0.0.22
@@ -20,8 +20,8 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 

@@ -19,6 +19,13 @@ esac
 
 cd "$(dirname "$0")/.."
 
+# The Go that builds it: GOTOOLCHAIN when set (the golang images set it to
+# "local"), else exactly the version go.mod's go line names, which the go
+# command fetches from the module proxy once. go.mod's go line is also the
+# floor: an older Go with GOTOOLCHAIN=local refuses to build.
+GOTOOLCHAIN=${GOTOOLCHAIN:-go$(sed -n 's/^go //p' go.mod)}
+export GOTOOLCHAIN
+
 git_or() { git "$@" 2>/dev/null || true; }
 
 VERSION=${VERSION:-$(git_or describe --tags --always --dirty)}

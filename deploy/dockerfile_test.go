@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"go/version"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,7 +122,9 @@ func line(c instructions.Command) int {
 // deploy/build.sh, and a distroless (or scratch) final stage with only the
 // binary, a numeric non-root user, port 9847, an exec-form entrypoint and
 // the OCI labels.
-func checkDockerfile(text string) (problems []string) {
+// goVersion is the root go.mod's go line (1.26.10), the oldest Go the
+// builder image may carry: older releases have known vulnerabilities.
+func checkDockerfile(text, goVersion string) (problems []string) {
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	stages, warnings, err := parseDockerfile(text)
 	if err != nil {
@@ -147,8 +150,8 @@ func checkDockerfile(text string) (problems []string) {
 	if builder.Name == "" {
 		bad("the builder stage has no name (FROM golang:... AS builder)")
 	}
-	if !regexp.MustCompile(`^golang:1\.2[6-9](\.\d+)?-`).MatchString(builder.Image) {
-		bad("builder image %q: want golang 1.26 or newer, as go.mod requires", builder.Image)
+	if m := regexp.MustCompile(`^golang:(\d+\.\d+\.\d+)-`).FindStringSubmatch(builder.Image); m == nil || version.Compare("go"+m[1], "go"+goVersion) < 0 {
+		bad("builder image %q: want golang %s or newer with its patch release named, as go.mod's go line requires", builder.Image, goVersion)
 	}
 	copiesScript, runsScript := false, false
 	var buildOut string
@@ -269,7 +272,7 @@ func checkDockerfile(text string) (problems []string) {
 // Dockerfile as BuildKit reads it, and the build script it runs.
 func TestDockerfile(t *testing.T) {
 	root := testutil.RepoRoot(t)
-	for _, p := range checkDockerfile(readFile(t, filepath.Join(root, "Dockerfile"))) {
+	for _, p := range checkDockerfile(readFile(t, filepath.Join(root, "Dockerfile")), goLine(t, root)) {
 		t.Error(p)
 	}
 	checkBuildScript(t, readFile(t, filepath.Join(root, buildScriptPath)))
@@ -278,11 +281,14 @@ func TestDockerfile(t *testing.T) {
 // TestDockerfileChecks: each way of getting the image wrong is reported,
 // starting from the real Dockerfile.
 func TestDockerfileChecks(t *testing.T) {
-	dockerfile := readFile(t, filepath.Join(testutil.RepoRoot(t), "Dockerfile"))
+	root := testutil.RepoRoot(t)
+	dockerfile := readFile(t, filepath.Join(root, "Dockerfile"))
 	for _, tc := range []struct {
 		name, old, new, want string
 	}{
-		{"old Go", "ARG GO_VERSION=1.26", "ARG GO_VERSION=1.22", `builder image "golang:1.22-bookworm"`},
+		{"old Go", "ARG GO_VERSION=1.26.10", "ARG GO_VERSION=1.22", `builder image "golang:1.22-bookworm"`},
+		{"unpatched Go", "ARG GO_VERSION=1.26.10", "ARG GO_VERSION=1.26.8", `builder image "golang:1.26.8-bookworm"`},
+		{"Go without its patch release", "ARG GO_VERSION=1.26.10", "ARG GO_VERSION=1.26", `builder image "golang:1.26-bookworm"`},
 		{"root user", "USER 65532:65532", "USER root", `runs as "root"`},
 		{"user by name", "USER 65532:65532", "USER nonroot", "want a numeric uid"},
 		{"user from an ARG", "USER 65532:65532", "ARG UID=0\nUSER ${UID}", `runs as "0"`},
@@ -307,12 +313,22 @@ func TestDockerfileChecks(t *testing.T) {
 			if !strings.Contains(dockerfile, tc.old) {
 				t.Fatalf("the Dockerfile no longer has %q; update this case", tc.old)
 			}
-			problems := checkDockerfile(strings.Replace(dockerfile, tc.old, tc.new, 1))
+			problems := checkDockerfile(strings.Replace(dockerfile, tc.old, tc.new, 1), goLine(t, root))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
 				t.Errorf("want a problem with %q, got %q", tc.want, problems)
 			}
 		})
 	}
+}
+
+// goLine is the go line of the go.mod in root: "1.26.10".
+func goLine(t *testing.T, root string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readFile(t, filepath.Join(root, "go.mod")))
+	if m == nil {
+		t.Fatalf("%s/go.mod has no go line", root)
+	}
+	return m[1]
 }
 
 // checkBuildScript asserts the go build command line of deploy/build.sh.
@@ -366,6 +382,10 @@ func TestBuildScript(t *testing.T) {
 		t.Fatalf("%s: %v\n%s", buildScriptPath, err, b)
 	}
 	info := testutil.RunTool(t, time.Minute, root, "go", "version", "-m", out)
+	// The first line is "<file>: go1.26.10": the Go that built it.
+	if m := regexp.MustCompile(`^\S+: (go\S+)`).FindStringSubmatch(info); m == nil || version.Compare(m[1], "go"+goLine(t, root)) < 0 {
+		t.Errorf("%s was not built with go%s or newer (go.mod's go line):\n%s", out, goLine(t, root), info)
+	}
 	for _, want := range []string{"build\t-trimpath=true", "build\tCGO_ENABLED=0"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("go version -m %s lacks %q:\n%s", out, want, info)

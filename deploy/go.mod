@@ -1,6 +1,6 @@
 module github.com/mediaintel/mediaintel_exporter/deploy
 
-go 1.26.8
+go 1.26.10
 
 require (
 	github.com/mediaintel/mediaintel_exporter v0.0.0-00010101000000-000000000000

@@ -14,6 +14,9 @@ cd "$(dirname "$0")"
 
 export PATH="/usr/local/go/bin:$PATH"
 export CI=${CI:-true}
+# The Go of the root go.mod's go line, as in .ci/run (which sets it too).
+GOTOOLCHAIN=${GOTOOLCHAIN:-go$(sed -n 's/^go //p' ../../go.mod)}
+export GOTOOLCHAIN
 start=$(date +%s)
 
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then

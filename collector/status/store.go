@@ -40,35 +40,48 @@ type store struct {
 	gone  [][]byte
 }
 
-// openStore opens path and hands every asset kept there to restore. A
-// file that is not a state file of this version for apiURL, or that cannot
-// be read to the end, is set aside and an empty one started (reset undoes
-// what restore did). A file locked by another process is an error.
-func openStore(path, apiURL string, log *slog.Logger, restore func(projectKey, int64, []byte), reset func()) (*store, int, error) {
+// openState opens the state file and loads what it keeps into t. A file
+// that is not a state file of this version for the API URL, or that cannot
+// be read to the end, is set aside and an empty one started. A file locked
+// by another process is an error.
+func (t *Tracker) openState() error {
+	path, apiURL := t.cfg.StateFile, t.cfg.APIURL
 	db, reason, err := tryOpen(path, apiURL)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
+	n := 0
 	if reason == "" {
-		s := &store{db: db, log: log}
-		n, err := s.load(restore)
-		if err == nil {
-			return s, n, nil
+		t.store = &store{db: db, log: t.log}
+		if n, err = t.store.load(t.restore); err != nil {
+			_ = db.Close()
+			// Undo what restore did before the bad record.
+			t.projects, t.queue, t.store = map[projectKey]*project{}, nil, nil
+			reason = err.Error()
 		}
-		_ = db.Close()
-		reset()
-		reason = err.Error()
 	}
+	if reason != "" {
+		if t.store, err = setAside(path, apiURL, reason, t.log); err != nil {
+			return err
+		}
+	}
+	t.log.Info("status state loaded", "file", path, "assets", n)
+	return nil
+}
+
+// setAside renames an unusable state file out of the way and starts an
+// empty one in its place.
+func setAside(path, apiURL, reason string, log *slog.Logger) (*store, error) {
 	aside := fmt.Sprintf("%s.bad-%s", path, time.Now().UTC().Format("20060102T150405.000"))
 	if err := os.Rename(path, aside); err != nil {
-		return nil, 0, fmt.Errorf("status state file %s is unusable (%s) and cannot be set aside: %w", path, reason, err)
+		return nil, fmt.Errorf("status state file %s is unusable (%s) and cannot be set aside: %w", path, reason, err)
 	}
 	log.Warn("status state file set aside; starting with an empty state", "file", path, "moved_to", aside, "reason", reason)
-	db, reason, err = tryOpen(path, apiURL)
+	db, reason, err := tryOpen(path, apiURL)
 	if err != nil || reason != "" {
-		return nil, 0, errors.Join(err, fmt.Errorf("status state file %s: %s", path, reason))
+		return nil, errors.Join(err, fmt.Errorf("status state file %s: %s", path, reason))
 	}
-	return &store{db: db, log: log}, 0, nil
+	return &store{db: db, log: log}, nil
 }
 
 // tryOpen opens the file and checks its meta bucket. reason says why an
@@ -243,7 +256,7 @@ func (t *Tracker) restore(key projectKey, id int64, rec []byte) {
 	p := t.project(key.ws, key.id)
 	a := &asset{id: id, proj: p, heapIdx: -1}
 	decodeRecord(rec, a)
-	if !t.recent(a, t.now()) {
+	if !a.recent(t.Since()) {
 		t.store.deleted(key, id)
 		return
 	}

@@ -37,20 +37,24 @@ type API interface {
 	AnalysisStatus(ctx context.Context, workspace string, projectID, assetID int64) (client.AnalysisStatus, error)
 }
 
-// Config configures a Tracker. Zero durations take the defaults.
+// Config configures a Tracker. Zero values take the defaults.
 type Config struct {
 	// Window: an asset is recent when its createdTime or updatedTime lies
 	// within Window before now. Required.
 	Window time.Duration
 	// Recheck is how long after its last check a moving state (upload in
-	// progress, analysis waiting or running) is checked again (default 1m).
+	// progress, analysis waiting or running) is checked again.
 	Recheck time.Duration
 	// Reverify is how long after its last check a settled state is checked
-	// again when its updatedTime has not changed (default 6h).
+	// again when its updatedTime has not changed.
 	Reverify time.Duration
-	// Workers bounds the checks in flight (default 4).
+	// Rate is the status requests per second the API client allows the
+	// Tracker (its limiter does the pacing); it sizes the default Workers.
+	Rate float64
+	// Workers bounds the checks in flight: by default one per request a
+	// second of Rate, 1 to 16 (DefaultWorkers without a Rate).
 	Workers int
-	// Timeout bounds one check, retries included (default 30s).
+	// Timeout bounds one check, retries included.
 	Timeout time.Duration
 	// StateFile, when set, keeps the state across restarts.
 	StateFile string
@@ -58,7 +62,8 @@ type Config struct {
 	// aside.
 	APIURL string
 	// Now replaces time.Now (tests).
-	Now    func() time.Time
+	Now func() time.Time
+	// Logger receives the Tracker's warnings; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -66,9 +71,37 @@ type Config struct {
 const (
 	DefaultRecheck  = time.Minute
 	DefaultReverify = 6 * time.Hour
+	DefaultRate     = 5.0
 	DefaultWorkers  = 4
+	MaxWorkers      = 16
 	DefaultTimeout  = 30 * time.Second
 )
+
+// withDefaults fills in the zero values of c.
+func (c Config) withDefaults() Config {
+	if c.Recheck <= 0 {
+		c.Recheck = DefaultRecheck
+	}
+	if c.Reverify <= 0 {
+		c.Reverify = DefaultReverify
+	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+		if c.Rate > 0 {
+			c.Workers = min(MaxWorkers, max(1, int(math.Ceil(c.Rate))))
+		}
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
 
 // Asset is a recent asset as a listing names it. Times are Unix seconds,
 // 0 when the listing had none.
@@ -76,6 +109,13 @@ type Asset struct {
 	ID      int64
 	Created int64
 	Updated int64
+}
+
+// Recent reports whether an asset created and updated at these Unix
+// seconds is recent for a window that started at since (Tracker.Since):
+// the one test of the window, for the listing and the Tracker alike.
+func Recent(created, updated, since int64) bool {
+	return created >= since || updated >= since
 }
 
 // Summary is what the Tracker knows of one project's recent assets.
@@ -91,48 +131,6 @@ type Summary struct {
 	// OldestPending is how long the longest-waiting asset has been seen
 	// waiting for or in analysis; 0 when none is.
 	OldestPending time.Duration
-}
-
-// CheckKind names a status call.
-type CheckKind uint8
-
-// The status calls.
-const (
-	CheckImport CheckKind = iota
-	CheckAnalysis
-	NumCheckKinds = int(CheckAnalysis) + 1
-)
-
-var checkKindNames = [NumCheckKinds]string{"import", "analysis"}
-
-// String is the kind's label value.
-func (k CheckKind) String() string { return checkKindNames[k] }
-
-// CheckCount is how many checks of a kind ended with a result: an HTTP
-// status ("200", "404", "503") or "error" when no answer came.
-type CheckCount struct {
-	Kind   CheckKind
-	Result string
-	N      int64
-}
-
-// Observed counts, for one project, the analyses the Tracker saw end.
-type Observed struct {
-	Workspace string
-	ProjectID int64
-	// N is indexed by AnalysisCompleted, AnalysisFailed and
-	// AnalysisCancelled; the other entries stay 0.
-	N [NumAnalysisStates]int64
-}
-
-// Stats are the Tracker's process-lifetime figures.
-type Stats struct {
-	Checks []CheckCount
-	// Queue is the number of checks due now and not yet made.
-	Queue int
-	// Lag is how overdue the most overdue check is.
-	Lag      time.Duration
-	Observed []Observed
 }
 
 type projectKey struct {
@@ -189,6 +187,9 @@ const (
 	flagWatched
 )
 
+// recent reports whether a is within the window that started at since.
+func (a *asset) recent(since int64) bool { return Recent(a.created, a.updated, since) }
+
 // Tracker tracks the status of recent assets. It is safe for concurrent use.
 type Tracker struct {
 	api   API
@@ -223,24 +224,7 @@ func New(api API, cfg Config) (*Tracker, error) {
 	if cfg.Window <= 0 {
 		return nil, errors.New("status: the window must be positive")
 	}
-	if cfg.Recheck <= 0 {
-		cfg.Recheck = DefaultRecheck
-	}
-	if cfg.Reverify <= 0 {
-		cfg.Reverify = DefaultReverify
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = DefaultWorkers
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	t := &Tracker{
 		api: api, cfg: cfg, log: cfg.Logger, now: cfg.Now,
 		projects: map[projectKey]*project{},
@@ -250,24 +234,18 @@ func New(api API, cfg Config) (*Tracker, error) {
 		wake:     make(chan struct{}, 1),
 	}
 	if cfg.StateFile != "" {
-		t.store = &store{log: t.log} // restore records deletions here
-		reset := func() {
-			t.projects, t.queue, t.store.gone = map[projectKey]*project{}, nil, nil
-		}
-		s, n, err := openStore(cfg.StateFile, cfg.APIURL, t.log, t.restore, reset)
-		if err != nil {
+		if err := t.openState(); err != nil {
 			return nil, err
 		}
-		s.gone = t.store.gone
-		t.store = s
-		t.log.Info("status state loaded", "file", cfg.StateFile, "assets", n)
 	}
 	return t, nil
 }
 
 // Since is the start of the recency window now, in Unix seconds: an
-// asset created or updated since then is recent.
-func (t *Tracker) Since() int64 { return t.now().Add(-t.cfg.Window).Unix() }
+// asset created or updated since then is recent (see Recent).
+func (t *Tracker) Since() int64 { return t.since(t.now()) }
+
+func (t *Tracker) since(now time.Time) int64 { return now.Add(-t.cfg.Window).Unix() }
 
 func (t *Tracker) project(ws string, id int64) *project {
 	k := projectKey{ws, id}
@@ -279,12 +257,6 @@ func (t *Tracker) project(ws string, id int64) *project {
 	return p
 }
 
-// recent reports whether a is within the window before now (Unix seconds).
-func (t *Tracker) recent(a *asset, now time.Time) bool {
-	since := now.Add(-t.cfg.Window).Unix()
-	return a.created >= since || a.updated >= since
-}
-
 // Observe takes the recent assets that a complete listing of a project
 // named: new ones are checked at once, ones whose updatedTime changed are
 // checked again, and tracked ones the listing no longer names (deleted, or
@@ -294,48 +266,15 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 	defer t.mu.Unlock()
 	now := t.now()
 	p := t.project(workspace, projectID)
-	if t.gen++; t.gen == 0 { // 0 means "no listing" to summary
+	if t.gen++; t.gen == 0 { // 0 is the seen mark of no listing
 		t.gen = 1
 	}
 	g := t.gen
 	woke := false
 	for _, r := range recent {
-		if r.ID <= 0 {
-			continue
-		}
-		if tomb, ok := p.gone[r.ID]; ok {
-			if tomb.updated == r.Updated {
-				p.gone[r.ID] = tombstone{r.Updated, g}
-				continue
-			}
-			delete(p.gone, r.ID) // changed since its 404: track it afresh
-		}
-		a := p.assets[r.ID]
-		switch {
-		case a == nil:
-			a = &asset{id: r.ID, created: r.Created, updated: r.Updated, proj: p, heapIdx: -1}
-			if p.listed {
-				a.flags |= flagWatched
-			}
-			p.assets[r.ID] = a
-			t.queue.schedule(a, now.UnixNano())
+		if r.ID > 0 && t.observeAsset(p, r, g, now) {
 			woke = true
-		case a.updated != r.Updated:
-			a.created, a.updated = r.Created, r.Updated
-			if a.flags&flagInFlight != 0 {
-				a.flags |= flagChanged
-			} else {
-				t.queue.schedule(a, now.UnixNano())
-			}
-			woke = true
-		case a.created != r.Created:
-			a.created = r.Created
-		default:
-			a.seen = g
-			continue
 		}
-		a.seen = g
-		t.dirty(a)
 	}
 	p.listed = true
 	for id, tomb := range p.gone {
@@ -346,7 +285,47 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 	if woke {
 		t.signal()
 	}
-	return t.summary(p, now, g)
+	t.prune(p, now, g)
+	return t.summarize(p, now)
+}
+
+// observeAsset takes one asset of the listing of generation g; it reports
+// whether a check was scheduled (the caller holds t.mu).
+func (t *Tracker) observeAsset(p *project, r Asset, g uint32, now time.Time) (scheduled bool) {
+	if tomb, ok := p.gone[r.ID]; ok {
+		if tomb.updated == r.Updated {
+			p.gone[r.ID] = tombstone{r.Updated, g}
+			return false
+		}
+		delete(p.gone, r.ID) // changed since its 404: track it afresh
+	}
+	a := p.assets[r.ID]
+	switch {
+	case a == nil:
+		a = &asset{id: r.ID, created: r.Created, updated: r.Updated, proj: p, heapIdx: -1}
+		if p.listed {
+			a.flags |= flagWatched
+		}
+		p.assets[r.ID] = a
+		t.queue.schedule(a, now.UnixNano())
+		scheduled = true
+	case a.updated != r.Updated:
+		a.created, a.updated = r.Created, r.Updated
+		if a.flags&flagInFlight != 0 {
+			a.flags |= flagChanged
+		} else {
+			t.queue.schedule(a, now.UnixNano())
+		}
+		scheduled = true
+	case a.created != r.Created:
+		a.created = r.Created
+	default:
+		a.seen = g
+		return false
+	}
+	a.seen = g
+	t.dirty(a)
+	return scheduled
 }
 
 // Retain forgets the tracked projects of workspace that are not in
@@ -383,7 +362,9 @@ func (t *Tracker) forget(p *project) {
 }
 
 // Summary returns what the Tracker knows of a project now, without a
-// listing (for a project served from the cache).
+// listing (for a project served from the cache). It changes nothing: an
+// asset that has left the window is not counted, and is forgotten by the
+// next listing or when it falls due.
 func (t *Tracker) Summary(workspace string, projectID int64) Summary {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -391,19 +372,27 @@ func (t *Tracker) Summary(workspace string, projectID int64) Summary {
 	if p == nil {
 		return Summary{}
 	}
-	return t.summary(p, t.now(), 0)
+	return t.summarize(p, t.now())
 }
 
-// summary counts p's assets; those that left the window, and with gen > 0
-// those the listing of generation gen did not name, are forgotten.
-func (t *Tracker) summary(p *project, now time.Time, gen uint32) Summary {
+// prune forgets p's assets that the listing of generation gen did not
+// name, and those that have left the window (the caller holds t.mu).
+func (t *Tracker) prune(p *project, now time.Time, gen uint32) {
+	since := t.since(now)
+	for _, a := range p.assets {
+		if a.seen != gen || !a.recent(since) {
+			t.remove(a)
+		}
+	}
+}
+
+// summarize counts p's assets within the window (the caller holds t.mu).
+func (t *Tracker) summarize(p *project, now time.Time) Summary {
 	var s Summary
 	var oldest int64
-	nowSec := now.Unix()
-	since := now.Add(-t.cfg.Window).Unix()
+	nowSec, since := now.Unix(), t.since(now)
 	for _, a := range p.assets {
-		if (gen != 0 && a.seen != gen) || (a.created < since && a.updated < since) {
-			t.remove(a)
+		if !a.recent(since) {
 			continue
 		}
 		s.Recent++
@@ -455,238 +444,6 @@ func (t *Tracker) signal() {
 	case t.wake <- struct{}{}:
 	default:
 	}
-}
-
-// Stats returns the Tracker's process-lifetime figures.
-func (t *Tracker) Stats() Stats {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now().UnixNano()
-	st := Stats{Queue: t.queue.countDue(now) + len(t.inFlight)}
-	oldest := int64(math.MaxInt64)
-	if len(t.queue) > 0 {
-		oldest = t.queue[0].due
-	}
-	for a := range t.inFlight {
-		oldest = min(oldest, a.due)
-	}
-	if oldest < now {
-		st.Lag = time.Duration(now - oldest)
-	}
-	for k, n := range t.checks {
-		st.Checks = append(st.Checks, CheckCount{k.kind, k.result, n})
-	}
-	for _, p := range t.projects {
-		st.Observed = append(st.Observed, Observed{p.key.ws, p.key.id, p.observed})
-	}
-	return st
-}
-
-// next pops the asset due first, if it is due, and marks it in flight;
-// otherwise it returns how long until one is due. Assets that left the
-// window are forgotten here, never asked about.
-func (t *Tracker) next() (*asset, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	for len(t.queue) > 0 {
-		a := t.queue[0]
-		if wait := time.Duration(a.due - now.UnixNano()); wait > 0 {
-			return nil, wait
-		}
-		if !t.recent(a, now) {
-			t.remove(a)
-			continue
-		}
-		t.queue.remove(a)
-		a.flags |= flagInFlight
-		t.inFlight[a] = struct{}{}
-		return a, 0
-	}
-	return nil, time.Hour
-}
-
-// Run checks assets as they fall due until ctx ends, then waits for the
-// checks in flight and, with a state file, commits and closes it. Changes
-// are committed to the state file every commitInterval.
-func (t *Tracker) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer func() {
-		wg.Wait()
-		if t.store != nil {
-			t.commit()
-			t.store.close()
-		}
-	}()
-	if t.store != nil {
-		wg.Go(func() {
-			tick := time.NewTicker(commitInterval)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-					t.commit()
-				}
-			}
-		})
-	}
-	slots := make(chan struct{}, t.cfg.Workers)
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		a := t.waitNext(ctx)
-		if a == nil {
-			return
-		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			t.check(ctx, a)
-		})
-	}
-}
-
-// waitNext blocks until an asset is due (nil when ctx ends first).
-func (t *Tracker) waitNext(ctx context.Context) *asset {
-	for {
-		a, wait := t.next()
-		if a != nil {
-			return a
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil
-		case <-t.wake:
-		case <-timer.C:
-		}
-		timer.Stop()
-	}
-}
-
-// checkDue makes, one after the other, every check due now (tests).
-func (t *Tracker) checkDue(ctx context.Context) int {
-	n := 0
-	for {
-		a, _ := t.next()
-		if a == nil {
-			return n
-		}
-		t.check(ctx, a)
-		n++
-	}
-}
-
-// check asks the API about a and applies the answer.
-func (t *Tracker) check(ctx context.Context, a *asset) {
-	t.mu.Lock()
-	ws, pid := a.proj.key.ws, a.proj.key.id
-	kind := CheckImport
-	if a.imp == ImportCompleted {
-		kind = CheckAnalysis
-	}
-	t.mu.Unlock()
-
-	cctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
-	var imp client.ImportStatus
-	var ana client.AnalysisStatus
-	var err error
-	if kind == CheckImport {
-		imp, err = t.api.ImportStatus(cctx, ws, pid, a.id)
-	} else {
-		ana, err = t.api.AnalysisStatus(cctx, ws, pid, a.id)
-	}
-	cancel()
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.inFlight, a)
-	a.flags &^= flagInFlight
-	result := "200"
-	if err != nil {
-		result = "error"
-		if e, ok := client.AsError(err); ok && e.StatusCode != 0 {
-			result = client.StatusLabel(e.StatusCode)
-		}
-	}
-	if err == nil || ctx.Err() == nil {
-		t.checks[checkKey{kind, result}]++
-	}
-	if a.flags&flagRemoved != 0 {
-		return
-	}
-	now := t.now()
-	changed := a.flags&flagChanged != 0
-	a.flags &^= flagChanged
-	switch {
-	case err != nil && ctx.Err() != nil:
-		// Shutting down: the check is made after the restart.
-		t.queue.schedule(a, a.due)
-		return
-	case err != nil && result == "404":
-		t.log.Debug("asset gone; no longer tracked", "workspace", ws, "project_id", pid, "asset_id", a.id)
-		a.proj.gone[a.id] = tombstone{updated: a.updated, seen: t.gen}
-		t.remove(a)
-		return
-	case err != nil:
-		t.log.Warn("status check failed; trying again later", "workspace", ws, "project_id", pid, "asset_id", a.id, "kind", kind.String(), "err", err)
-		t.queue.schedule(a, now.Add(t.cfg.Recheck).UnixNano())
-		t.signal()
-		return
-	}
-	a.checked = now.UnixNano()
-	next := now.Add(t.cfg.Reverify)
-	if kind == CheckImport {
-		st, ok := parseImport(imp.Status)
-		if !ok {
-			t.unknownValue("uploadStatus", imp.Status)
-		}
-		a.imp = st
-		switch st {
-		case ImportCompleted:
-			next = now // its analysis next
-		case ImportInProgress:
-			next = now.Add(t.cfg.Recheck)
-			a.flags |= flagWatched
-		}
-	} else {
-		st, ok := parseAnalysis(ana.Status)
-		if !ok {
-			t.unknownValue("status", ana.Status)
-		}
-		prev := a.ana
-		a.ana = st
-		a.reason = ReasonOther
-		if st == AnalysisFailed {
-			a.reason = reasonOf(ana.Message)
-		}
-		switch {
-		case !st.pending():
-			a.pendingSince = 0
-		case a.pendingSince == 0:
-			a.pendingSince = now.Unix()
-		}
-		// An end counts when the Tracker saw the analysis before it: not an
-		// asset found already analysed at its first check after a start.
-		if st != prev && st.final() && (prev >= AnalysisBeforeAnalyze || a.flags&flagWatched != 0) {
-			a.proj.observed[st]++
-		}
-		a.flags &^= flagWatched
-		if st.pending() {
-			next = now.Add(t.cfg.Recheck)
-		}
-	}
-	if changed {
-		next = now
-	}
-	t.queue.schedule(a, next.UnixNano())
-	t.dirty(a)
-	t.signal() // the dispatcher may be waiting for a later asset
 }
 
 // unknownValue logs a status value the docs do not list, once per value.

@@ -86,6 +86,19 @@ func newTracker(t *testing.T, api API, cfg Config) (*Tracker, *testutil.Clock, *
 	return tr, clk, logs
 }
 
+// checkDue makes, one after the other, every check due now.
+func (t *Tracker) checkDue(ctx context.Context) int {
+	n := 0
+	for {
+		a, _ := t.next()
+		if a == nil {
+			return n
+		}
+		t.check(ctx, a)
+		n++
+	}
+}
+
 func recent(ids ...int64) []Asset {
 	out := make([]Asset, len(ids))
 	for i, id := range ids {
@@ -443,5 +456,26 @@ func TestRetain(t *testing.T) {
 	}
 	if st := tr.Stats(); len(st.Observed) != 1 {
 		t.Errorf("%d projects tracked, want 1", len(st.Observed))
+	}
+}
+
+// TestWorkersFollowRate: by default one check in flight per status request
+// a second, 1 to MaxWorkers; without a rate, DefaultWorkers.
+func TestWorkersFollowRate(t *testing.T) {
+	for _, tc := range []struct {
+		rate    float64
+		workers int
+		want    int
+	}{
+		{0, 0, DefaultWorkers},
+		{0.2, 0, 1},
+		{5, 0, 5},
+		{5.5, 0, 6},
+		{100, 0, MaxWorkers},
+		{100, 3, 3}, // set by the caller
+	} {
+		if got := (Config{Rate: tc.rate, Workers: tc.workers}).withDefaults().Workers; got != tc.want {
+			t.Errorf("rate %v, workers %d: %d workers, want %d", tc.rate, tc.workers, got, tc.want)
+		}
 	}
 }

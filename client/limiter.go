@@ -9,6 +9,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// DefaultRateBurst is the burst the exporter allows above its rate limit
+// (--mi.rate-burst).
+const DefaultRateBurst = 10
+
 // AdaptiveLimiter is a token bucket shared by every request of the
 // process. A 429 from the API halves its rate (at most once a second, so a
 // burst of 429s from one wave of requests counts once); the rate then

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
@@ -20,8 +22,9 @@ import (
 // cancel a call that every caller has abandoned nor let a caller with an
 // earlier deadline leave on time, hence this type.
 type coalescer struct {
-	run    func(ctx context.Context, scope scrape.Scope) *scrape.Result
-	joined func() // called each time a scrape joins a running pass
+	s *scrape.Scraper
+	// coalesced counts the scrapes that joined a running pass.
+	coalesced prometheus.Counter
 
 	mu      sync.Mutex
 	flights map[scrape.Scope]*flight
@@ -36,8 +39,8 @@ type flight struct {
 	deadline time.Time
 }
 
-func newCoalescer(run func(context.Context, scrape.Scope) *scrape.Result, joined func()) *coalescer {
-	return &coalescer{run: run, joined: joined, flights: map[scrape.Scope]*flight{}}
+func newCoalescer(s *scrape.Scraper, coalesced prometheus.Counter) *coalescer {
+	return &coalescer{s: s, coalesced: coalesced, flights: map[scrape.Scope]*flight{}}
 }
 
 // do returns the result of a pass over scope: the running one's, or a new
@@ -49,7 +52,7 @@ func (c *coalescer) do(ctx context.Context, scope scrape.Scope) *scrape.Result {
 	f, joined := c.flights[scope]
 	if joined {
 		f.waiters++
-		c.joined()
+		c.coalesced.Inc()
 	} else {
 		// The pass is detached from this scrape's cancellation (others
 		// may join it) but keeps its deadline.
@@ -64,7 +67,7 @@ func (c *coalescer) do(ctx context.Context, scope scrape.Scope) *scrape.Result {
 		c.flights[scope] = f
 		go func() {
 			defer cancel()
-			f.res = c.run(pctx, scope)
+			f.res = c.s.Scrape(pctx, scope)
 			c.mu.Lock()
 			if c.flights[scope] == f {
 				delete(c.flights, scope)
@@ -109,22 +112,4 @@ func (c *coalescer) do(ctx context.Context, scope scrape.Scope) *scrape.Result {
 	}
 	c.mu.Unlock()
 	return &scrape.Result{Scope: scope, Err: err}
-}
-
-// waiters is the number of scrapes waiting for the pass over scope, -1
-// when none is running.
-func (c *coalescer) waiters(scope scrape.Scope) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f := c.flights[scope]; f != nil {
-		return f.waiters
-	}
-	return -1
-}
-
-// running is the number of passes under way.
-func (c *coalescer) running() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.flights)
 }

@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
@@ -707,7 +708,7 @@ func TestFaultMatrix(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, fmInventory(), envOpts{
 				cfg:      tc.cfg,
-				opts:     Options{TimeoutOffset: 250 * time.Millisecond, Histograms: true},
+				opts:     handler.Options{TimeoutOffset: 250 * time.Millisecond, Histograms: true},
 				pageSize: fmPageSize,
 				clientFn: tc.clientFn,
 			})

@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"net/http"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
@@ -28,10 +29,10 @@ func FuzzScrapeTimeout(f *testing.F) {
 		if d <= 0 {
 			d = -d%time.Hour + time.Millisecond
 		}
-		got, err := ScrapeTimeout(header, d, time.Duration(offset))
+		got, err := handler.ScrapeTimeout(header, d, time.Duration(offset))
 		if err != nil {
 			if got != 0 {
-				t.Errorf("ScrapeTimeout(%q) = %v with error %v", header, got, err)
+				t.Errorf("handler.ScrapeTimeout(%q) = %v with error %v", header, got, err)
 			}
 			if !utf8.ValidString(err.Error()) && utf8.ValidString(header) {
 				t.Errorf("error is not valid UTF-8: %q", err)
@@ -39,10 +40,10 @@ func FuzzScrapeTimeout(f *testing.F) {
 			return
 		}
 		if got <= 0 {
-			t.Errorf("ScrapeTimeout(%q, %v, %v) = %v, want a positive deadline or an error", header, d, time.Duration(offset), got)
+			t.Errorf("handler.ScrapeTimeout(%q, %v, %v) = %v, want a positive deadline or an error", header, d, time.Duration(offset), got)
 		}
 		if strings.TrimSpace(header) != "" && got > 24*time.Hour {
-			t.Errorf("ScrapeTimeout(%q) = %v, over the one-day cap", header, got)
+			t.Errorf("handler.ScrapeTimeout(%q) = %v, over the one-day cap", header, got)
 		}
 	})
 }
@@ -63,7 +64,7 @@ func FuzzParseTarget(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw) // partial values on error, as r.URL.Query()
-		s, err := ParseTarget(q)
+		s, err := handler.ParseTarget(q)
 		if err != nil {
 			if msg := err.Error(); len(msg) > 512 || !utf8.ValidString(msg) {
 				t.Errorf("error message unfit for an HTTP answer (%d bytes): %q", len(msg), msg)
@@ -100,7 +101,7 @@ func FuzzDiscoveryParams(f *testing.F) {
 		{Name: "ws-beta", Projects: []*mitest.Project{{ID: 21, Name: "b"}}},
 		{Name: "ws-gone"},
 	}}
-	e := newEnv(f, inv, envOpts{opts: Options{Timeout: 2 * time.Second, TimeoutOffset: 100 * time.Millisecond, MaxInFlight: 4}})
+	e := newEnv(f, inv, envOpts{opts: handler.Options{Timeout: 2 * time.Second, TimeoutOffset: 100 * time.Millisecond, MaxInFlight: 4}})
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 12}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListProjects, Workspace: "ws-gone"}, mitest.Fault{Status: 404, Body: mitest.BodyMI, ErrorCode: "404"})
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListProjects, Workspace: "ws-beta"}, mitest.Fault{Status: 502, Body: mitest.BodyHTML})
@@ -116,7 +117,7 @@ func FuzzDiscoveryParams(f *testing.F) {
 	ok := map[int]bool{200: true, 400: true, 502: true, 503: true}
 	f.Fuzz(func(t *testing.T, rawQuery, header string) {
 		// Keep each run fast: no deadline over 200 ms.
-		if d, err := ScrapeTimeout(header, time.Second, 0); err == nil && d > 200*time.Millisecond {
+		if d, err := handler.ScrapeTimeout(header, time.Second, 0); err == nil && d > 200*time.Millisecond {
 			header = "0.2"
 		}
 		for _, h := range []http.Handler{e.h.Discovery(), e.h.Probe()} {

@@ -25,13 +25,15 @@ import (
 // Options configures a Handler.
 type Options struct {
 	// Timeout is the scrape deadline when Prometheus sends no
-	// X-Prometheus-Scrape-Timeout-Seconds header.
+	// X-Prometheus-Scrape-Timeout-Seconds header (DefaultTimeout when 0).
 	Timeout time.Duration
 	// TimeoutOffset is taken off the header's value, to leave time to
-	// encode and send the answer.
+	// encode and send the answer (0: nothing; the exporter's flag
+	// defaults to DefaultTimeoutOffset).
 	TimeoutOffset time.Duration
 	// MaxInFlight bounds concurrent requests to /metrics, /probe and
-	// /discovery together; beyond it the exporter answers 503.
+	// /discovery together; beyond it the exporter answers 503
+	// (DefaultMaxInFlight when 0).
 	MaxInFlight int
 	// Histograms turns the per-project size and duration histograms on.
 	Histograms bool
@@ -40,8 +42,16 @@ type Options struct {
 	Process prometheus.Gatherer
 	// Metrics counts coalesced and rejected scrapes; nil counts nothing.
 	Metrics *collector.ServingMetrics
-	Logger  *slog.Logger
+	// Logger receives the errors of serving; nil discards them.
+	Logger *slog.Logger
 }
+
+// Defaults of Options.
+const (
+	DefaultTimeout       = 10 * time.Second
+	DefaultTimeoutOffset = 500 * time.Millisecond
+	DefaultMaxInFlight   = 16
+)
 
 // Handler serves the scrapes of one Scraper.
 type Handler struct {
@@ -55,10 +65,10 @@ type Handler struct {
 // New returns a Handler for s.
 func New(s *scrape.Scraper, opts Options) *Handler {
 	if opts.Timeout <= 0 {
-		opts.Timeout = 10 * time.Second
+		opts.Timeout = DefaultTimeout
 	}
 	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = 16
+		opts.MaxInFlight = DefaultMaxInFlight
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -70,7 +80,7 @@ func New(s *scrape.Scraper, opts Options) *Handler {
 		opts.Metrics = collector.NewServingMetrics(prometheus.NewRegistry())
 	}
 	h := &Handler{s: s, opts: opts, log: opts.Logger, inflight: make(chan struct{}, opts.MaxInFlight)}
-	h.flights = newCoalescer(s.Scrape, opts.Metrics.Coalesced.Inc)
+	h.flights = newCoalescer(s, opts.Metrics.Coalesced)
 	return h
 }
 

@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"context"
@@ -14,30 +14,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 // Tests of /probe (one workspace or project, no process metrics) and
 // /discovery (Prometheus HTTP service discovery).
-
-// withProcessMetrics registers what main serves with /metrics besides the
-// scrape: Go and process collectors and build info.
-func withProcessMetrics(e *env) {
-	e.process.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: collector.Namespace, Name: "build_info", Help: "Build information.",
-			ConstLabels: prometheus.Labels{"version": "test"}}, func() float64 { return 1 }),
-	)
-}
 
 // processPrefixes name the process-lifetime metrics /probe must leave out.
 var processPrefixes = []string{"go_", "process_", "ncp_mediaintel_api_", "ncp_mediaintel_build_info",
@@ -80,8 +67,7 @@ func selectText(t testing.TB, fams map[string]*dto.MetricFamily, match map[strin
 // another target nor of the process.
 func TestProbeMatchesMetrics(t *testing.T) {
 	inv := mitest.Generate(21, mitest.GenConfig{Workspaces: 2, ProjectsPerWorkspace: 3, AssetsPerProject: 40})
-	e := newEnv(t, inv, envOpts{opts: Options{Histograms: true}})
-	withProcessMetrics(e)
+	e := newEnv(t, inv, envOpts{opts: handler.Options{Histograms: true}})
 	r := e.fetch(context.Background(), "/metrics", "5")
 	if r.status != 200 {
 		t.Fatalf("/metrics: %d %v", r.status, r.err)
@@ -187,7 +173,7 @@ func TestProbeMatchesMetrics(t *testing.T) {
 func TestProbeDeadline(t *testing.T) {
 	inv := mitest.Generate(22, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 5})
 	w, hung := inv.Workspaces[0], inv.Workspaces[0].Projects[1]
-	e := newEnv(t, inv, envOpts{opts: Options{Timeout: 700 * time.Millisecond, TimeoutOffset: 100 * time.Millisecond}})
+	e := newEnv(t, inv, envOpts{opts: handler.Options{Timeout: 700 * time.Millisecond, TimeoutOffset: 100 * time.Millisecond}})
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: hung.ID}, mitest.Fault{Hang: true})
 	path := "/probe?workspace=" + w.Name + "&project=" + strconv.FormatInt(hung.ID, 10)
 	for _, tc := range []struct {

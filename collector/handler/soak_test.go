@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
@@ -105,7 +106,7 @@ func TestSoak(t *testing.T) {
 		probe := "/probe?workspace=" + inv.Workspaces[0].Name
 		e := newEnv(t, inv, envOpts{
 			pageSize: 2,
-			opts:     Options{Histograms: true, MaxInFlight: 16},
+			opts:     handler.Options{Histograms: true, MaxInFlight: 16},
 			clientFn: func(c *client.Config) { c.MaxAttempts = 3 },
 		})
 		tr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}
@@ -192,7 +193,7 @@ func TestSoak(t *testing.T) {
 		}
 		// Passes left running by disconnected clients end on their own.
 		testutil.Eventually(t, 5*time.Second, "no API pass in flight", func() bool {
-			return e.h.flights.running() == 0
+			return e.h.Passes() == 0
 		})
 		e.logs.Reset()
 		heapEnd := heapInUse()
@@ -287,7 +288,7 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 		return cl.open.Load() == 0
 	})
 	testutil.Eventually(t, time.Second, "the API pass over", func() bool {
-		return e.h.flights.running() == 0
+		return e.h.Passes() == 0
 	})
 	if took := time.Since(t0); took > 2*time.Second { // the hang is for ever
 		t.Errorf("API work took %v to stop after the client went away", took)

@@ -1,4 +1,4 @@
-package handler
+package handler_test
 
 import (
 	"context"
@@ -203,7 +203,7 @@ func TestStatusBudget(t *testing.T) {
 	assets := append(listedNow(1, recentN, time.Now().Add(-time.Minute)), listedNow(1001, oldN, time.Now().Add(-3*time.Hour))...)
 	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-budget", Projects: []*mitest.Project{{ID: 5, Assets: assets, Pipeline: settle}}}}}
 	start := time.Now()
-	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour}, statusRate: rate})
+	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Rate: rate}})
 	statusRequests := func() int64 {
 		return e.sim.Requests(mitest.OpImportStatus) + e.sim.Requests(mitest.OpAnalysisStatus)
 	}

@@ -17,8 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
@@ -36,7 +34,8 @@ type Config struct {
 	// are exported. CountOnlyAll applies it to every project.
 	CountOnly    *regexp.Regexp
 	CountOnlyAll bool
-	// Concurrency bounds the API requests in flight for one pass.
+	// Concurrency bounds the API requests in flight for one pass
+	// (DefaultConcurrency when 0).
 	Concurrency int
 	// CacheTTL, when positive, serves a project's asset figures from memory
 	// while they are younger than it. Only complete listings are cached.
@@ -44,8 +43,29 @@ type Config struct {
 	// Tracker, when set, is told the recent assets of every complete
 	// listing (not of count-only projects), and its summary of each listed
 	// project goes into the Result.
-	Tracker *status.Tracker
-	Logger  *slog.Logger
+	Tracker Tracker
+	// Logger receives the scrape's errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConcurrency is Config.Concurrency's default.
+const DefaultConcurrency = 8
+
+// Tracker is what a Scraper tells the status tracker and asks of it;
+// *status.Tracker implements it.
+type Tracker interface {
+	// Since is the start of the recency window, in Unix seconds.
+	Since() int64
+	// Observe takes the recent assets of a complete listing of a project
+	// and returns what is known of them.
+	Observe(workspace string, projectID int64, recent []status.Asset) status.Summary
+	// Summary is what is known of a project's recent assets, without a
+	// listing.
+	Summary(workspace string, projectID int64) status.Summary
+	// Retain and RetainWorkspaces say which projects of a workspace, and
+	// which workspaces, a complete list still names.
+	Retain(workspace string, projects []int64)
+	RetainWorkspaces(workspaces []string)
 }
 
 // Scraper makes passes over the API. It is safe for concurrent use.
@@ -69,7 +89,7 @@ func NewScraper(api *client.Client, cfg Config) (*Scraper, error) {
 	}
 	cfg.Workspaces = unique
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 8
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -257,194 +277,4 @@ func (s *Scraper) Targets(ctx context.Context, perProject bool) ([]Target, error
 		return cmp.Or(cmp.Compare(a.Workspace, b.Workspace), cmp.Compare(a.Project.ID, b.Project.ID))
 	})
 	return out, nil
-}
-
-// workspaces names the workspaces a pass over scope reads.
-func (p *pass) workspaces(ctx context.Context, scope Scope) ([]string, error) {
-	if scope.Workspace != "" {
-		return []string{scope.Workspace}, nil
-	}
-	if len(p.s.cfg.Workspaces) > 0 {
-		return p.s.cfg.Workspaces, nil
-	}
-	var ws []client.Workspace
-	err := p.call(ctx, func() error {
-		var err error
-		ws, err = p.api.ListWorkspaces(ctx)
-		return err
-	})
-	if err != nil {
-		if len(ws) == 0 {
-			return nil, err
-		}
-		// Some entries were unusable (invalid names); go on with the rest.
-		p.s.log.Warn("workspace list", "err", err)
-	}
-	names := make([]string, len(ws))
-	for i, w := range ws {
-		names[i] = w.Name
-	}
-	return names, nil
-}
-
-// projects reads a workspace's project list (before the filters). A list
-// with some unusable entries is returned with those left out, and logged.
-func (p *pass) projects(ctx context.Context, ws string) ([]client.Project, error) {
-	var projects []client.Project
-	err := p.call(ctx, func() error {
-		var err error
-		projects, err = p.api.ListProjects(ctx, ws)
-		return err
-	})
-	if err != nil && len(projects) > 0 {
-		p.s.log.Warn("project list", "workspace", ws, "err", err)
-		err = nil
-	}
-	return projects, err
-}
-
-func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject int64) {
-	log := p.s.log.With("workspace", wr.Name)
-	var projects []client.Project
-	var g errgroup.Group
-	g.Go(func() error {
-		var err error
-		projects, err = p.projects(ctx, wr.Name)
-		return err
-	})
-	g.Go(func() error {
-		if onlyProject != 0 {
-			return nil // a project probe exports no workspace series
-		}
-		var w client.Workspace
-		err := p.call(ctx, func() error {
-			var err error
-			w, err = p.api.GetWorkspace(ctx, wr.Name)
-			return err
-		})
-		if err != nil {
-			log.Warn("workspace details failed; monthly analyses not exported", "err", err)
-			return nil
-		}
-		wr.Monthly, wr.HasMonthly = w.MonthlyAnalysisCount, w.HasMonthly
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		wr.Err = err
-		if e, ok := client.AsError(err); ok && e.StatusCode == 404 {
-			wr.NotFound = true
-		}
-		log.Error("workspace scrape failed", "err", err)
-		return
-	}
-	wr.Success = true
-	wr.ProjectCount = len(projects)
-	log.Debug("project list read", "projects", len(projects))
-
-	for _, pr := range projects {
-		if onlyProject != 0 && pr.ID != onlyProject {
-			continue
-		}
-		if onlyProject == 0 && !p.s.selected(pr) {
-			continue
-		}
-		wr.Projects = append(wr.Projects, &ProjectResult{Workspace: wr.Name, Project: pr, CountOnly: p.s.countOnly(pr)})
-	}
-	if t := p.s.cfg.Tracker; t != nil && onlyProject == 0 {
-		// The list is complete: tracked projects it no longer names (or
-		// that are count-only now) have left the listing.
-		var tracked []int64
-		for _, pr := range wr.Projects {
-			if !pr.CountOnly {
-				tracked = append(tracked, pr.Project.ID)
-			}
-		}
-		t.Retain(wr.Name, tracked)
-	}
-	var wg sync.WaitGroup
-	for _, pr := range wr.Projects {
-		wg.Go(func() { p.project(ctx, pr) })
-	}
-	wg.Wait()
-}
-
-func matchProject(re *regexp.Regexp, pr client.Project) bool {
-	return re.MatchString(strconv.FormatInt(pr.ID, 10)) || re.MatchString(pr.Name)
-}
-
-func (s *Scraper) selected(pr client.Project) bool {
-	if s.cfg.ProjectInclude != nil && !matchProject(s.cfg.ProjectInclude, pr) {
-		return false
-	}
-	if s.cfg.ProjectExclude != nil && matchProject(s.cfg.ProjectExclude, pr) {
-		return false
-	}
-	return true
-}
-
-func (s *Scraper) countOnly(pr client.Project) bool {
-	return s.cfg.CountOnlyAll || (s.cfg.CountOnly != nil && matchProject(s.cfg.CountOnly, pr))
-}
-
-// project lists one project's assets, or only counts them.
-func (p *pass) project(ctx context.Context, pr *ProjectResult) {
-	log := p.s.log.With("workspace", pr.Workspace, "project_id", pr.Project.ID)
-	if c := p.s.cache; c != nil {
-		if hit, ok := c.get(pr); ok {
-			// Served as listed at hit.At, taking no time now.
-			pr.Success, pr.Reported, pr.Stats, pr.FromCache = true, hit.Reported, hit.Stats, true
-			pr.At, pr.Duration = hit.At, 0
-			if t := p.s.cfg.Tracker; t != nil && !pr.CountOnly {
-				sum := t.Summary(pr.Workspace, pr.Project.ID)
-				pr.Status = &sum
-			}
-			return
-		}
-		defer func() {
-			if pr.Success {
-				c.put(pr)
-			}
-		}()
-	}
-	start := time.Now()
-	defer func() {
-		pr.Duration = time.Since(start)
-		pr.At = time.Now()
-	}()
-	if pr.CountOnly {
-		err := p.call(ctx, func() error {
-			var err error
-			pr.Reported, err = p.api.AssetCount(ctx, pr.Workspace, pr.Project.ID)
-			return err
-		})
-		pr.Success, pr.Err = err == nil, err
-		if err != nil {
-			log.Error("project count failed", "err", err)
-		}
-		return
-	}
-	stats, recent, reported, changed, err := p.listAssets(ctx, pr)
-	if err == nil && changed {
-		log.Info("asset list changed while it was paged; paging it again")
-		stats, recent, reported, changed, err = p.listAssets(ctx, pr)
-		if err == nil && changed {
-			log.Warn("asset list changed again while it was paged; exporting the de-duplicated count", "counted", stats.Unique, "reported", reported)
-		}
-	}
-	if err != nil {
-		pr.Err = err
-		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("not finished by the scrape deadline: %w", err)
-			pr.Err = err
-		}
-		log.Error("project scrape failed; no asset series exported for it", "err", err)
-		return
-	}
-	pr.Success, pr.Stats, pr.Reported = true, stats, reported
-	if t := p.s.cfg.Tracker; t != nil {
-		sum := t.Observe(pr.Workspace, pr.Project.ID, recent)
-		pr.Status = &sum
-	}
-	log.Debug("project listed", "assets", stats.Unique, "reported", reported, "duplicates", stats.Duplicates,
-		"without_id", stats.WithoutID, "duration", time.Since(start))
 }

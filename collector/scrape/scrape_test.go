@@ -1,4 +1,4 @@
-package scrape
+package scrape_test
 
 import (
 	"context"
@@ -6,45 +6,70 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector/exporter"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
-// env is a Scraper reading a simulator, as main wires it.
+// env is the exporter as main builds it (exporter.New), reading a
+// simulator; the tests here drive its Scraper directly.
 type env struct {
 	sim     *mitest.Server
 	api     *client.Client
-	scraper *Scraper
+	scraper *scrape.Scraper
+	process *prometheus.Registry
 	logs    *testutil.LockedBuffer
 }
 
 type envOpts struct {
-	cfg      Config
+	cfg      scrape.Config
 	pageSize int
 	clientFn func(*client.Config)
 	sim      []mitest.Option
+	// status, when set, turns status tracking on.
+	status *status.Config
 }
 
 func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 	t.Helper()
-	e := &env{sim: mitest.NewServer(inv, o.sim...), logs: &testutil.LockedBuffer{}}
-	t.Cleanup(e.sim.Close)
-	ccfg := e.sim.ClientConfig()
+	sim := mitest.NewServer(inv, o.sim...)
+	t.Cleanup(sim.Close)
+	return attach(t, sim, o)
+}
+
+// attach builds an exporter that reads sim, and starts its background
+// work until the test ends.
+func attach(t testing.TB, sim *mitest.Server, o envOpts) *env {
+	t.Helper()
+	e := &env{sim: sim, logs: &testutil.LockedBuffer{}}
+	ccfg := sim.ClientConfig()
 	ccfg.PageSize = o.pageSize
 	if o.clientFn != nil {
 		o.clientFn(&ccfg)
 	}
-	var err error
-	if e.api, err = client.New(ccfg); err != nil {
+	cfg := exporter.Config{
+		API:    ccfg,
+		Scrape: o.cfg,
+		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if o.status != nil {
+		cfg.Status = *o.status
+	}
+	x, err := exporter.New(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.api.CloseIdleConnections)
-	cfg := o.cfg
-	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if e.scraper, err = NewScraper(e.api, cfg); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(x.API.CloseIdleConnections)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { x.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e.api, e.scraper, e.process = x.API, x.Scraper, x.Process
 	return e
 }
 
@@ -64,7 +89,7 @@ func oneProject(assets ...mitest.Asset) *mitest.Inventory {
 func TestCallBudget(t *testing.T) {
 	inv := mitest.Generate(7, mitest.GenConfig{Workspaces: 3, ProjectsPerWorkspace: 4, AssetsPerProject: 2500})
 	e := newEnv(t, inv, envOpts{})
-	res := e.scraper.Scrape(context.Background(), Scope{})
+	res := e.scraper.Scrape(context.Background(), scrape.Scope{})
 	if !res.Up {
 		t.Fatalf("scrape failed: %v", res.Err)
 	}
@@ -100,11 +125,11 @@ func TestShiftingList(t *testing.T) {
 	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-shift", Projects: []*mitest.Project{
 		{ID: 21, Name: "moving", Synthetic: &mitest.SyntheticAssets{Count: 2500, Seed: 3}},
 	}}}}
-	e := newEnv(t, inv, envOpts{cfg: Config{Concurrency: 1}})
+	e := newEnv(t, inv, envOpts{cfg: scrape.Config{Concurrency: 1}})
 	// The second request sees 5 new assets at the front: page 2 repeats
 	// five assets of page 1, and totalCount moves to 2505.
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 21}, mitest.Fault{Shift: 5, Times: 2})
-	res := e.scraper.Scrape(context.Background(), Scope{})
+	res := e.scraper.Scrape(context.Background(), scrape.Scope{})
 	p := res.Workspaces[0].Projects[0]
 	if !p.Success {
 		t.Fatalf("project failed: %v", p.Err)
@@ -126,10 +151,10 @@ func TestDuplicatesAcrossPagesCountedOnce(t *testing.T) {
 		assets = append(assets, asset(int64(1+i%20), "mp4", "1920x1080", 1000, 10))
 	}
 	e := newEnv(t, oneProject(assets...), envOpts{pageSize: 7})
-	res := e.scraper.Scrape(context.Background(), Scope{})
+	res := e.scraper.Scrape(context.Background(), scrape.Scope{})
 	s := res.Workspaces[0].Projects[0].Stats
-	if s.Count[FormatMP4] != 20 || s.Duplicates != 10 || s.Bytes[FormatMP4] != 200 {
-		t.Errorf("mp4 count %d, duplicates %d, bytes %d; want 20, 10, 200", s.Count[FormatMP4], s.Duplicates, s.Bytes[FormatMP4])
+	if s.Count[scrape.FormatMP4] != 20 || s.Duplicates != 10 || s.Bytes[scrape.FormatMP4] != 200 {
+		t.Errorf("mp4 count %d, duplicates %d, bytes %d; want 20, 10, 200", s.Count[scrape.FormatMP4], s.Duplicates, s.Bytes[scrape.FormatMP4])
 	}
 }
 
@@ -153,13 +178,13 @@ func TestTotalsAddUp(t *testing.T) {
 	}
 	var wantBytes, wantDurMs int64 = 1000 + 300 + 5000 + 20 + 7000 + 11, 60000 + 1500 + 2000 + 4000 + 500
 	e := newEnv(t, oneProject(assets...), envOpts{})
-	p := e.scraper.Scrape(context.Background(), Scope{}).Workspaces[0].Projects[0]
+	p := e.scraper.Scrape(context.Background(), scrape.Scope{}).Workspaces[0].Projects[0]
 	if !p.Success {
 		t.Fatalf("project failed: %v", p.Err)
 	}
 	s := p.Stats
 	var bytes, durMs, count int64
-	for f := range Format(NumFormats) {
+	for f := range scrape.Format(scrape.NumFormats) {
 		bytes += s.Bytes[f]
 		durMs += s.DurMs[f]
 		count += s.Count[f]
@@ -167,32 +192,32 @@ func TestTotalsAddUp(t *testing.T) {
 	if bytes != wantBytes || durMs != wantDurMs || count != int64(len(assets)) {
 		t.Errorf("per-format sums: %d bytes, %d ms, %d assets; want %d, %d, %d", bytes, durMs, count, wantBytes, wantDurMs, len(assets))
 	}
-	if got, want := s.Bytes[FormatUnknown], int64(20+7000+11); got != want {
+	if got, want := s.Bytes[scrape.FormatUnknown], int64(20+7000+11); got != want {
 		t.Errorf("unknown bytes %d, want %d (empty, absent and null format)", got, want)
 	}
-	if got, want := s.DurMs[FormatUnknown], int64(2000+4000); got != want {
+	if got, want := s.DurMs[scrape.FormatUnknown], int64(2000+4000); got != want {
 		t.Errorf("unknown duration %d ms, want %d", got, want)
 	}
-	if s.Count[FormatUnknown] != 4 {
-		t.Errorf("unknown count %d, want 4", s.Count[FormatUnknown])
+	if s.Count[scrape.FormatUnknown] != 4 {
+		t.Errorf("unknown count %d, want 4", s.Count[scrape.FormatUnknown])
 	}
 	if s.SizeHist.Count != 6 || int64(s.SizeHist.Sum) != wantBytes {
 		t.Errorf("size histogram count %d sum %v; want 6 and %d", s.SizeHist.Count, s.SizeHist.Sum, wantBytes)
 	}
-	if s.Invalid[InvalidSize] != 2 || s.Invalid[InvalidDuration] != 0 {
-		t.Errorf("invalid sizes %d durations %d; want 2 and 0", s.Invalid[InvalidSize], s.Invalid[InvalidDuration])
+	if s.Invalid[scrape.InvalidSize] != 2 || s.Invalid[scrape.InvalidDuration] != 0 {
+		t.Errorf("invalid sizes %d durations %d; want 2 and 0", s.Invalid[scrape.InvalidSize], s.Invalid[scrape.InvalidDuration])
 	}
 }
 
 func TestConfiguredWorkspacesDeduplicated(t *testing.T) {
-	s, err := NewScraper(nil, Config{Workspaces: []string{"ws-a", "ws-b", "ws-a"}})
+	s, err := scrape.NewScraper(nil, scrape.Config{Workspaces: []string{"ws-a", "ws-b", "ws-a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Workspaces(); len(got) != 2 || got[0] != "ws-a" || got[1] != "ws-b" {
 		t.Errorf("workspaces %v, want [ws-a ws-b]", got)
 	}
-	if _, err := NewScraper(nil, Config{Workspaces: []string{"Bad_Name"}}); err == nil {
+	if _, err := scrape.NewScraper(nil, scrape.Config{Workspaces: []string{"Bad_Name"}}); err == nil {
 		t.Error("an invalid workspace name was accepted")
 	}
 }

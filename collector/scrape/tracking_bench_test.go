@@ -1,4 +1,4 @@
-package scrape
+package scrape_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
@@ -51,31 +52,15 @@ func BenchmarkScrapeTracking(b *testing.B) {
 
 func benchTracking(b *testing.B, inv *mitest.Inventory, window time.Duration, projects, perProject, concurrency int) {
 	e := newEnv(b, inv, envOpts{
-		cfg:      Config{Concurrency: concurrency},
-		clientFn: func(c *client.Config) { c.MaxConns = concurrency },
-		sim:      []mitest.Option{mitest.WithPageCache(512 << 20)},
+		cfg: scrape.Config{Concurrency: concurrency},
+		sim: []mitest.Option{mitest.WithPageCache(512 << 20)},
 	})
-	scfg := e.sim.ClientConfig()
-	scfg.Limiter = client.NewAdaptiveLimiter(5, 1)
-	sapi, err := client.New(scfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tracker, err := status.New(sapi, status.Config{Window: window})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { tracker.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	tracked, err := NewScraper(e.api, Config{Concurrency: concurrency, Tracker: tracker})
-	if err != nil {
-		b.Fatal(err)
-	}
+	// The same exporter with tracking on (status calls at the default
+	// --status.rate), reading the same simulator.
+	tracked := attach(b, e.sim, envOpts{cfg: scrape.Config{Concurrency: concurrency}, status: &status.Config{Window: window}}).scraper
 	var recent int64
-	scrape := func(s *Scraper) time.Duration {
-		res := s.Scrape(context.Background(), Scope{})
+	run := func(s *scrape.Scraper) time.Duration {
+		res := s.Scrape(context.Background(), scrape.Scope{})
 		checkBenchScrape(b, res, int64(projects*perProject))
 		if s == tracked {
 			recent = 0
@@ -85,19 +70,19 @@ func benchTracking(b *testing.B, inv *mitest.Inventory, window time.Duration, pr
 		}
 		return res.Duration
 	}
-	scrape(e.scraper) // warm the simulator's page cache
-	scrape(tracked)   // the first listing adds the assets: not the steady state
+	run(e.scraper) // warm the simulator's page cache
+	run(tracked)   // the first listing adds the assets: not the steady state
 	var off, on []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// Alternate which goes first, so that neither always follows the
 		// other's garbage.
 		if i%2 == 0 {
-			off = append(off, scrape(e.scraper))
-			on = append(on, scrape(tracked))
+			off = append(off, run(e.scraper))
+			on = append(on, run(tracked))
 		} else {
-			on = append(on, scrape(tracked))
-			off = append(off, scrape(e.scraper))
+			on = append(on, run(tracked))
+			off = append(off, run(e.scraper))
 		}
 	}
 	b.StopTimer()

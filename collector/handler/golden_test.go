@@ -1,14 +1,10 @@
-package handler
+package handler_test
 
 import (
 	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -17,116 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
-	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-// env is an exporter wired to a simulator, as main wires it.
-type env struct {
-	sim     *mitest.Server
-	api     *client.Client
-	scraper *scrape.Scraper
-	h       *Handler
-	process *prometheus.Registry
-	serving *collector.ServingMetrics
-	tracker *status.Tracker
-	logs    *testutil.LockedBuffer
-	srv     *httptest.Server
-}
-
-type envOpts struct {
-	cfg      scrape.Config
-	opts     Options
-	pageSize int
-	clientFn func(*client.Config)
-	sim      []mitest.Option
-	// status, when set, turns status tracking on, with the status calls
-	// paced at statusRate (default 1000) requests a second.
-	status     *status.Config
-	statusRate float64
-}
-
-func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
-	t.Helper()
-	e := &env{sim: mitest.NewServer(inv, o.sim...), process: prometheus.NewRegistry(), logs: &testutil.LockedBuffer{}}
-	t.Cleanup(e.sim.Close)
-	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ccfg := e.sim.ClientConfig()
-	ccfg.PageSize = o.pageSize
-	ccfg.Observer = collector.NewAPIMetrics(e.process)
-	if o.clientFn != nil {
-		o.clientFn(&ccfg)
-	}
-	var err error
-	if e.api, err = client.New(ccfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.api.CloseIdleConnections)
-	cfg := o.cfg
-	cfg.Logger = logger
-	if o.status != nil {
-		rate := o.statusRate
-		if rate == 0 {
-			rate = 1000
-		}
-		scfg := ccfg
-		scfg.Limiter = client.Limiters{client.NewAdaptiveLimiter(rate, 1)}
-		sapi, err := client.New(scfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stc := *o.status
-		stc.Logger = logger
-		if e.tracker, err = status.New(sapi, stc); err != nil {
-			t.Fatal(err)
-		}
-		collector.RegisterStatusMetrics(e.process, e.tracker)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { e.tracker.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
-		cfg.Tracker = e.tracker
-	}
-	if e.scraper, err = scrape.NewScraper(e.api, cfg); err != nil {
-		t.Fatal(err)
-	}
-	e.serving = collector.NewServingMetrics(e.process)
-	collector.RegisterCacheMetrics(e.process, e.scraper)
-	opts := o.opts
-	opts.Process = e.process
-	opts.Metrics = e.serving
-	opts.Logger = logger
-	e.h = New(e.scraper, opts)
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", e.h.Metrics())
-	mux.Handle("/probe", e.h.Probe())
-	mux.Handle("/discovery", e.h.Discovery())
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
-	return e
-}
-
-// get scrapes path with the given Prometheus scrape timeout header.
-func (e *env) get(t testing.TB, path string, timeout string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
-	if timeout != "" {
-		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", timeout)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 func asset(id int64, format, res string, durMs, size int64, created string) mitest.Asset {
 	a := mitest.Asset{ID: mitest.Ptr(id), FileName: mitest.Ptr("f.bin"), Key: mitest.Ptr("k"),
@@ -274,7 +167,7 @@ func TestLineDiff(t *testing.T) {
 }
 
 func TestMetricsGolden(t *testing.T) {
-	e := newEnv(t, goldenInventory(), envOpts{opts: Options{TimeoutOffset: 500 * time.Millisecond, Histograms: true}})
+	e := newEnv(t, goldenInventory(), envOpts{opts: handler.Options{TimeoutOffset: 500 * time.Millisecond, Histograms: true}})
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 13}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 14}, mitest.Fault{Hang: true})
 	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListProjects, Workspace: "ws-locked"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "210"})
@@ -325,7 +218,7 @@ func TestMetricsGolden(t *testing.T) {
 }
 
 func TestMetricsLint(t *testing.T) {
-	e := newEnv(t, goldenInventory(), envOpts{opts: Options{Histograms: true}})
+	e := newEnv(t, goldenInventory(), envOpts{opts: handler.Options{Histograms: true}})
 	res := e.scraper.Scrape(context.Background(), scrape.Scope{})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector.NewResultCollector(res, collector.ResultOptions{Histograms: true}))

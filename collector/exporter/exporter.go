@@ -1,0 +1,241 @@
+// Package exporter puts the exporter together from its configuration: the
+// API client and its rate limiters, the status tracker, the scraper, the
+// HTTP handlers, and the routes with the landing page. The binary (main)
+// and the tests build the exporter with New, so that what is tested is
+// what runs.
+package exporter
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
+	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/handler"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
+)
+
+// Config is the whole configuration of an exporter. Zero values take the
+// defaults of the package that owns the setting.
+type Config struct {
+	// API configures the API client. New sets its Observer, and its
+	// Transport when nil: one keep-alive pool of Scrape.Concurrency
+	// connections for the scrapes and the status checks.
+	API client.Config
+	// RateLimit, when positive, paces every API request by an adaptive
+	// limiter of RateLimit requests a second with a burst of RateBurst
+	// (--mi.rate-limit, --mi.rate-burst); it replaces API.Limiter.
+	RateLimit float64
+	RateBurst int
+	// Scrape selects and bounds what a scrape reads. New sets its Tracker
+	// and Logger.
+	Scrape scrape.Config
+	// Serve configures the HTTP side. New sets its Process, Metrics and
+	// Logger.
+	Serve handler.Options
+	// Status turns status tracking on when Status.Window is positive. Its
+	// requests are paced at Status.Rate (status.DefaultRate when 0),
+	// within RateLimit too. New sets its Logger.
+	Status status.Config
+	// TelemetryPath is where the metrics are served (DefaultTelemetryPath
+	// when "").
+	TelemetryPath string
+	// Landing is the landing page at "/"; none when TelemetryPath is "/".
+	Landing Landing
+	// Logger receives every part's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultTelemetryPath is Config.TelemetryPath's default.
+const DefaultTelemetryPath = "/metrics"
+
+// Landing says what the landing page shows.
+type Landing struct {
+	Name, Description, Version string
+}
+
+// Exporter is the exporter's parts, wired together.
+type Exporter struct {
+	API *client.Client
+	// Tracker is nil without status tracking.
+	Tracker *status.Tracker
+	Scraper *scrape.Scraper
+	Handler *handler.Handler
+	// Limiter is the rate limiter every request waits for; nil without
+	// Config.RateLimit.
+	Limiter *client.AdaptiveLimiter
+	// Process holds the process-lifetime metrics: API requests, limiter,
+	// cache, serving and tracker figures, build info, Go and process.
+	Process *prometheus.Registry
+	Serving *collector.ServingMetrics
+	// Routes serves the telemetry path, /probe, /discovery, /-/healthy,
+	// /internal/metrics and the landing page.
+	Routes http.Handler
+}
+
+// ConfigError is a configuration that New refused: What says which part
+// refused it ("invalid API client configuration", "status tracking",
+// "invalid configuration", "landing page"), Err why.
+type ConfigError struct {
+	What string
+	Err  error
+}
+
+func (e *ConfigError) Error() string { return e.What + ": " + e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// refused wraps a part's error in a ConfigError (nil stays nil).
+func refused(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ConfigError{What: what, Err: err}
+}
+
+// New builds an exporter from cfg. It starts nothing: Run does. Its
+// errors are *ConfigError.
+func New(cfg Config) (*Exporter, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TelemetryPath == "" {
+		cfg.TelemetryPath = DefaultTelemetryPath
+	}
+	e := &Exporter{Process: prometheus.NewRegistry()}
+	e.Process.MustRegister(
+		versioncollector.NewCollector(collector.Namespace),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if err := e.buildAPI(&cfg); err != nil {
+		return nil, err
+	}
+	if err := e.buildTracker(cfg); err != nil {
+		return nil, err
+	}
+	if err := e.buildScraper(cfg); err != nil {
+		return nil, err
+	}
+	e.Serving = collector.NewServingMetrics(e.Process)
+	serve := cfg.Serve
+	serve.Process, serve.Metrics, serve.Logger = e.Process, e.Serving, cfg.Logger
+	e.Handler = handler.New(e.Scraper, serve)
+	routes, err := e.routes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.Routes = routes
+	return e, nil
+}
+
+// buildAPI makes the API client, its metrics and the shared rate limiter.
+// cfg.API is left as the status client is to be built from it.
+func (e *Exporter) buildAPI(cfg *Config) error {
+	api := &cfg.API
+	api.Observer = collector.NewAPIMetrics(e.Process)
+	if api.Transport == nil {
+		concurrency := cfg.Scrape.Concurrency
+		if concurrency <= 0 {
+			concurrency = scrape.DefaultConcurrency
+		}
+		api.Transport = client.NewTransport(concurrency)
+	}
+	if cfg.RateLimit > 0 {
+		limiter := client.NewAdaptiveLimiter(cfg.RateLimit, cfg.RateBurst)
+		collector.RegisterLimiterMetrics(e.Process, limiter)
+		api.Limiter, e.Limiter = limiter, limiter
+	}
+	var err error
+	e.API, err = client.New(*api)
+	return refused("invalid API client configuration", err)
+}
+
+// buildTracker makes the status tracker, when tracking is on: its
+// requests have a budget of their own, below the shared limiter.
+func (e *Exporter) buildTracker(cfg Config) error {
+	if cfg.Status.Window <= 0 {
+		return nil
+	}
+	st := cfg.Status
+	if st.Rate <= 0 {
+		st.Rate = status.DefaultRate
+	}
+	st.Logger = cfg.Logger.With("component", "status")
+	budget := client.Limiters{client.NewAdaptiveLimiter(st.Rate, 1)}
+	if cfg.API.Limiter != nil {
+		budget = append(budget, cfg.API.Limiter)
+	}
+	scfg := cfg.API
+	scfg.Limiter = budget
+	statusAPI, err := client.New(scfg)
+	if err != nil {
+		return refused("invalid API client configuration", err)
+	}
+	if e.Tracker, err = status.New(statusAPI, st); err != nil {
+		return refused("status tracking", err)
+	}
+	collector.RegisterStatusMetrics(e.Process, e.Tracker)
+	return nil
+}
+
+// buildScraper makes the scraper and its cache metrics.
+func (e *Exporter) buildScraper(cfg Config) error {
+	sc := cfg.Scrape
+	sc.Logger = cfg.Logger
+	sc.Tracker = nil // an interface: a nil *status.Tracker in it would not be nil
+	if e.Tracker != nil {
+		sc.Tracker = e.Tracker
+	}
+	var err error
+	if e.Scraper, err = scrape.NewScraper(e.API, sc); err != nil {
+		return refused("invalid configuration", err)
+	}
+	collector.RegisterCacheMetrics(e.Process, e.Scraper)
+	return nil
+}
+
+// routes is the exporter's URL space.
+func (e *Exporter) routes(cfg Config) (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle(cfg.TelemetryPath, e.Handler.Metrics())
+	mux.Handle("/probe", e.Handler.Probe())
+	mux.Handle("/discovery", e.Handler.Discovery())
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
+	mux.Handle("/internal/metrics", promhttp.HandlerFor(e.Process, handler.MetricsOpts(cfg.Logger)))
+	if cfg.TelemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        cfg.Landing.Name,
+			Description: cfg.Landing.Description,
+			Version:     cfg.Landing.Version,
+			Links: []web.LandingLinks{
+				{Address: cfg.TelemetryPath, Text: "Metrics"},
+				{Address: "/discovery?per=project", Text: "HTTP service discovery (per project)"},
+				{Address: "/-/healthy", Text: "Health"},
+			},
+		})
+		if err != nil {
+			return nil, refused("landing page", err)
+		}
+		mux.Handle("/", landing)
+	}
+	return mux, nil
+}
+
+// Run does the exporter's background work (the status tracker's checks)
+// until ctx ends; with a state file, the state is committed on the way
+// out. Without status tracking it returns at once.
+func (e *Exporter) Run(ctx context.Context) {
+	if e.Tracker != nil {
+		e.Tracker.Run(ctx)
+	}
+}

@@ -7,7 +7,7 @@ import (
 )
 
 // Format is the class of an asset's metaData.format: one of the seven
-// documented formats, Other (any other non-empty format) or Unknown (format
+// documented formats (docs/api.md, "List assets"), Other (any other non-empty format) or Unknown (format
 // or metaData absent or empty).
 type Format uint8
 
@@ -145,7 +145,8 @@ func resolutionOf(short int64) Resolution {
 	}
 }
 
-// Reason is why an asset is outside Media Intelligence's documented limits.
+// Reason is why an asset is outside Media Intelligence's documented limits
+// (docs/api.md, "Limits").
 type Reason uint8
 
 // The out-of-spec reasons.
@@ -182,9 +183,9 @@ var invalidFieldNames = [NumInvalidFields]string{"size", "duration"}
 // String is the field's label value.
 func (f InvalidField) String() string { return invalidFieldNames[f] }
 
-// Documented limits (API.md, "Limits worth knowing"). GB and MB are read
-// as binary units (GiB, MiB), as NCP's storage products use them; a value
-// exactly at a limit is within it.
+// Documented limits (docs/api.md, "Limits"). GB and MB are read as binary
+// units (GiB, MiB), as NCP's storage products use them; a value exactly at
+// a limit is within it.
 const (
 	minShortSide       = 360
 	maxShortSide       = 1080

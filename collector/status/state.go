@@ -5,7 +5,8 @@ import "strings"
 // ImportState is an asset's last known upload (import) status.
 type ImportState uint8
 
-// The import states; Other is any value the API docs do not list.
+// The import states (docs/api.md, "Import status"); Other is any value the
+// API docs do not list.
 const (
 	ImportUnchecked ImportState = iota
 	ImportInProgress
@@ -44,8 +45,9 @@ func parseImport(v string) (s ImportState, ok bool) {
 // AnalysisState is the last known status of an asset's latest analysis.
 type AnalysisState uint8
 
-// The analysis states. NotImported is never stored: it is what an asset
-// whose upload is not COMPLETED (or not yet checked) counts as.
+// The analysis states (docs/api.md, "Analysis status"). NotImported is
+// never stored: it is what an asset whose upload is not COMPLETED (or not
+// yet checked) counts as.
 const (
 	AnalysisNotImported AnalysisState = iota
 	AnalysisUnchecked

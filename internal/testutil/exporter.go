@@ -1,10 +1,9 @@
 package testutil
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -14,11 +13,7 @@ import (
 type Exporter struct {
 	// Addr is the host:port it listens on.
 	Addr string
-
-	cmd  *exec.Cmd
-	out  *LockedBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // cmd.Wait's result, set before done is closed
+	p    *process
 }
 
 // ExporterOptions are the less common settings of StartExporterWith.
@@ -32,7 +27,7 @@ type ExporterOptions struct {
 
 // StartExporter runs the exporter binary bin with args on a free loopback
 // port (it adds --web.listen-address), waits until /-/healthy answers 200
-// (30 s at most), and stops it with SIGTERM when the test ends, failing the
+// (60 s at most), and stops it with SIGTERM when the test ends, failing the
 // test if it then exits uncleanly. Pass "--demo" for the built-in
 // synthetic data.
 func StartExporter(t testing.TB, bin string, args ...string) *Exporter {
@@ -44,72 +39,27 @@ func StartExporter(t testing.TB, bin string, args ...string) *Exporter {
 // check of the caller's.
 func StartExporterWith(t testing.TB, bin string, opts ExporterOptions, args ...string) *Exporter {
 	t.Helper()
-	if opts.Ready == nil {
-		opts.Ready = healthy
+	ready := opts.Ready
+	if ready == nil {
+		ready = func(addr string) bool { return answers200("http://" + addr + "/-/healthy") }
 	}
-	var lastErr error
-	for range 3 { // the free port may have been taken meanwhile
-		e, err := startExporter(bin, opts, args)
-		if err == nil {
-			t.Cleanup(func() {
-				e.Stop(t)
-				if t.Failed() {
-					t.Logf("exporter output:\n%s", e.Log())
-				}
-			})
-			return e
-		}
-		lastErr = err
-	}
-	t.Fatalf("starting the exporter: %v", lastErr)
-	return nil
-}
-
-func startExporter(bin string, opts ExporterOptions, args []string) (*Exporter, error) {
-	addr, err := freeAddr()
+	withAddr := func(addr string) []string { return append(slices.Clone(args), "--web.listen-address="+addr) }
+	p, err := startProcess(bin, opts.Env, withAddr, ready)
 	if err != nil {
-		return nil, fmt.Errorf("finding a free port: %w", err)
+		t.Fatalf("starting the exporter: %v", err)
 	}
-	e := &Exporter{Addr: addr, out: &LockedBuffer{}, done: make(chan struct{})}
-	e.cmd = exec.Command(bin, append(args, "--web.listen-address="+e.Addr)...) //nolint:gosec // G204: the test's own exporter binary and flags
-	e.cmd.Env = opts.Env
-	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
-	if err := e.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { e.err = e.cmd.Wait(); close(e.done) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for !opts.Ready(e.Addr) {
-		select {
-		case <-e.done:
-			if e.err == nil {
-				return nil, fmt.Errorf("exporter exited early, with status 0:\n%s", e.Log())
-			}
-			return nil, fmt.Errorf("exporter exited early: %w\n%s", e.err, e.Log())
-		default:
+	e := &Exporter{Addr: p.addr, p: p}
+	t.Cleanup(func() {
+		e.Stop(t)
+		if t.Failed() {
+			t.Logf("exporter output:\n%s", e.Log())
 		}
-		if time.Now().After(deadline) {
-			_ = e.cmd.Process.Kill()
-			<-e.done
-			return nil, fmt.Errorf("exporter on %s not ready after 30 s:\n%s", e.Addr, e.Log())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return e, nil
-}
-
-func healthy(addr string) bool {
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + addr + "/-/healthy")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	})
+	return e
 }
 
 // Log returns what the exporter has written to stdout and stderr so far.
-func (e *Exporter) Log() string { return e.out.String() }
+func (e *Exporter) Log() string { return e.p.out.String() }
 
 // Stop sends SIGTERM and waits for the exit, failing the test if the
 // exporter exits uncleanly or is still running 10 s later (it is then
@@ -117,20 +67,20 @@ func (e *Exporter) Log() string { return e.out.String() }
 // stops it anyway.
 func (e *Exporter) Stop(t testing.TB) {
 	t.Helper()
+	p := e.p
 	select {
-	case <-e.done:
+	case <-p.done:
 		return
 	default:
 	}
-	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-e.done:
-		if e.err != nil {
-			t.Errorf("exporter exited with %v after SIGTERM:\n%s", e.err, e.Log())
+	case <-p.done:
+		if p.err != nil {
+			t.Errorf("exporter exited with %v after SIGTERM:\n%s", p.err, e.Log())
 		}
 	case <-time.After(10 * time.Second):
-		_ = e.cmd.Process.Kill()
-		<-e.done
+		p.kill()
 		t.Errorf("exporter did not stop within 10 s of SIGTERM:\n%s", e.Log())
 	}
 }
@@ -139,9 +89,9 @@ func (e *Exporter) Stop(t testing.TB) {
 // node failure would, and waits for it to be gone.
 func (e *Exporter) Kill(t testing.TB) {
 	t.Helper()
-	_ = e.cmd.Process.Kill()
+	_ = e.p.cmd.Process.Kill()
 	select {
-	case <-e.done:
+	case <-e.p.done:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("exporter still running 10 s after SIGKILL")
 	}

@@ -1,9 +1,7 @@
 package testutil
 
 import (
-	"fmt"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +14,11 @@ type Server struct {
 	Name string
 	// Addr is the host:port it listens on.
 	Addr string
-	out  *LockedBuffer
+	p    *process
 }
 
 // Log returns what the process has written to stdout and stderr so far.
-func (s *Server) Log() string { return s.out.String() }
+func (s *Server) Log() string { return s.p.out.String() }
 
 // StartServer runs bin with args(addr) on a free loopback port until
 // http://addr<readyPath> answers 200 (60 s at most), retrying on another
@@ -29,61 +27,29 @@ func (s *Server) Log() string { return s.out.String() }
 // output logged if the test failed.
 func StartServer(t testing.TB, name, bin string, args func(addr string) []string, readyPath string) *Server {
 	t.Helper()
-	var lastErr error
-	for range 3 {
-		s := &Server{Name: name, Addr: FreeAddr(t), out: &LockedBuffer{}}
-		cmd := exec.Command(bin, args(s.Addr)...) //nolint:gosec // G204: the test's own server binary and flags
-		cmd.Stdout, cmd.Stderr = s.out, s.out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting %s: %v", name, err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop := func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if err := waitHTTP(exited, "http://"+s.Addr+readyPath, 60*time.Second); err != nil {
-			stop()
-			lastErr = fmt.Errorf("%w\n%s output:\n%s", err, name, s.Log())
-			continue
-		}
-		t.Cleanup(func() {
-			stop()
-			if t.Failed() {
-				t.Logf("%s output (end):\n%s", name, Tail(s.Log(), 60))
-			}
-		})
-		return s
+	p, err := startProcess(bin, nil, args, func(addr string) bool { return answers200("http://" + addr + readyPath) })
+	if err != nil {
+		t.Fatalf("starting %s: %v", name, err)
 	}
-	t.Fatalf("starting %s: %v", name, lastErr)
-	return nil
+	s := &Server{Name: name, Addr: p.addr, p: p}
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("%s output (end):\n%s", name, Tail(s.Log(), 60))
+		}
+	})
+	return s
 }
 
-func waitHTTP(exited <-chan struct{}, u string, timeout time.Duration) error {
-	client := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("exited before answering %s", u)
-		default:
-		}
-		resp, err := client.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("%s not ready after %s: %w", u, timeout, err)
-			}
-			return fmt.Errorf("%s not ready after %s", u, timeout)
-		}
-		time.Sleep(200 * time.Millisecond)
+// answers200 reports whether a GET of u answers 200.
+func answers200(u string) bool {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return false
 	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Tail returns the last lines of s.

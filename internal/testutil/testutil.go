@@ -74,9 +74,10 @@ func freeAddr() (string, error) {
 }
 
 // Eventually polls cond until it returns true, and fails the test with
-// what when it has not within timeout. The interval starts short and grows
-// to half a second, so that quick conditions are seen at once and slow ones
-// are not polled in a busy loop.
+// what when it has not within timeout. The interval starts at 10 ms and
+// doubles to at most 50 ms, so that quick conditions are seen at once, a
+// state that lasts only a moment is not missed, and nothing is polled in a
+// busy loop.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	EventuallyNoError(t, timeout, what, func() error {

@@ -90,8 +90,10 @@ type ConfigError struct {
 	Err  error
 }
 
+// Error says which part refused the configuration, and why.
 func (e *ConfigError) Error() string { return e.What + ": " + e.Err.Error() }
 
+// Unwrap returns why.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // refused wraps a part's error in a ConfigError (nil stays nil).

@@ -121,6 +121,8 @@ type Scope struct {
 	ProjectID int64
 }
 
+// String names the scope in log lines: "all", "workspace=W" or
+// "workspace=W project=ID".
 func (s Scope) String() string {
 	switch {
 	case s.Workspace == "":

@@ -2,14 +2,12 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 )
 
 func TestErrorString(t *testing.T) {
@@ -95,161 +93,6 @@ func TestRetryableStatus(t *testing.T) {
 	for status, want := range map[int]bool{200: false, 302: false, 400: false, 401: false, 403: false, 404: false, 409: false, 413: false, 429: true, 500: true, 502: true, 503: true, 504: true} {
 		if got := retryableStatus(status); got != want {
 			t.Errorf("retryableStatus(%d) = %v, want %v", status, got, want)
-		}
-	}
-}
-
-// errorBodies are the body shapes of API.md, with what parseErrorBody
-// makes of them.
-var errorBodies = []struct {
-	name, ctype, body string
-	code              string
-	msg               string // substring of the message
-}{
-	{"MI", "application/json", `{"code": "10001", "message": "Invalid Request."}`, "10001", "Invalid Request."},
-	{"MI numeric code", "application/json", `{"code": 10016, "message": "write error"}`, "10016", "write error"},
-	{"MI nested", "application/json;charset=UTF-8", `{"responseError": {"code": "10023", "message": "nested"}}`, "10023", "nested"},
-	{"MI code only", "application/json", `{"code":"404"}`, "404", ""},
-	{"gateway string code", "application/json", `{"error": {"errorCode": "210", "message": "Permission Denied"}}`, "210", "Permission Denied"},
-	{"gateway numeric code", "application/json", `{"error":{"errorCode":420,"message":"Rate Limited"}}`, "420", "Rate Limited"},
-	{"gateway details", "application/json", `{"error":{"errorCode":"200","message":"Authentication Failed","details":"Invalid authentication information."}}`, "200", "Authentication Failed (Invalid authentication information.)"},
-	{"gateway details same as message", "application/json", `{"error":{"errorCode":"300","message":"Not Found Exception","details":"Not Found Exception"}}`, "300", "Not Found Exception"},
-	{"gateway null code", "application/json", `{"error":{"errorCode":null,"message":"odd"}}`, "", "odd"},
-	{"empty gateway envelope", "application/json", `{"error":{}}`, "", `JSON body without an error code: "{\"error\":{}}"`},
-	{"empty nested envelope", "application/json", `{"responseError":{"code":null}}`, "", "JSON body without an error code"},
-	{"gateway details only", "application/json", `{"error":{"details":"quota"}}`, "", "(quota)"},
-	{"null envelopes, top-level code", "application/json", `{"error":null,"responseError":null,"code":"10001"}`, "10001", ""},
-	{"empty", "application/json", ``, "", "empty body"},
-	{"white space", "text/plain", " \r\n\t", "", "empty body"},
-	{"HTML with title", "text/html", "<html>\r\n<head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "", "HTML body (from a proxy?): 502 Bad Gateway"},
-	{"HTML upper-case title", "text/html; charset=utf-8", "<HTML><TITLE>Service\nUnavailable</TITLE></HTML>", "", "HTML body (from a proxy?): Service Unavailable"},
-	{"HTML without title", "", "<html><body>down</body></html>", "", "HTML body (from a proxy?)"},
-	{"HTML unterminated title", "", "<html><title>down", "", "HTML body (from a proxy?)"},
-	{"HTML by content type", "text/html", "Service down", "", "HTML body"},
-	{"plain text", "text/plain", "upstream connect error or disconnect/reset before headers", "", "non-JSON body: \"upstream connect error"},
-	{"truncated JSON", "application/json", `{"code":"0","message":"succ`, "", "unparsable JSON body"},
-	{"malformed JSON", "application/json", `{"code":"0","result":{"content":[{"assetId":1001 "fileName":"a.mp4"},]}`, "", "unparsable JSON body"},
-	{"JSON without error", "application/json", `{"status":"down"}`, "", "JSON body without an error code"},
-	{"JSON array", "application/json", `[1,2,3]`, "", "non-JSON body"},
-	{"JSON wrong code type", "application/json", `{"code":{"a":1}}`, "", "unparsable JSON body"},
-	{"long plain text", "text/plain", strings.Repeat("x", 500), "", `x..."`},
-	{"binary", "application/octet-stream", "\x00\x01\xff\xfe", "", "non-JSON body"},
-}
-
-func TestParseErrorBody(t *testing.T) {
-	for _, tt := range errorBodies {
-		t.Run(tt.name, func(t *testing.T) {
-			code, msg := parseErrorBody(tt.ctype, []byte(tt.body))
-			if code != tt.code || !strings.Contains(msg, tt.msg) {
-				t.Errorf("parseErrorBody = %q, %q; want %q and a message with %q", code, msg, tt.code, tt.msg)
-			}
-			checkMessage(t, msg)
-		})
-	}
-	_, msg := parseErrorBody("text/plain", []byte(strings.Repeat("x", 500)))
-	if len(msg) > 100 {
-		t.Errorf("a long body gives a message of %d bytes: %q", len(msg), msg)
-	}
-}
-
-// checkMessage checks that msg is fit for a log line.
-func checkMessage(t testing.TB, msg string) {
-	t.Helper()
-	if !utf8.ValidString(msg) {
-		t.Errorf("message %q is not valid UTF-8", msg)
-	}
-	for _, r := range msg {
-		if r < 0x20 || r == 0x7f {
-			t.Errorf("message %q has control character %U", msg, r)
-			break
-		}
-	}
-	// cleanText keeps 200 runes of a message (800 bytes at most, plus "..."),
-	// a gateway message adds its details: two of them and a little more.
-	if n := utf8.RuneCountInString(msg); n > 450 {
-		t.Errorf("message of %d runes", n)
-	}
-}
-
-func FuzzParseErrorBody(f *testing.F) {
-	for _, tt := range errorBodies {
-		f.Add(tt.ctype, []byte(tt.body))
-	}
-	f.Add("application/json", []byte(`{"error":{"errorCode":"`+strings.Repeat("9", 300)+`","message":"`+strings.Repeat("\\u0007é", 300)+`","details":"`+strings.Repeat("\\n", 300)+`"}}`))
-	f.Add("text/html", []byte("<title>"+strings.Repeat("\xff", 300)+"</title>"))
-	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
-		code, msg := parseErrorBody(ctype, body)
-		checkMessage(t, msg)
-		if msg == "" && code == "" {
-			t.Errorf("no code and no message for %q", body)
-		}
-		// The code comes from a JSON string or number: nothing to clean, but
-		// it must not be able to break a log line either.
-		if strings.ContainsAny(code, "\n\r") && !json.Valid(body) {
-			t.Errorf("code %q", code)
-		}
-	})
-}
-
-func TestCleanText(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"plain", "plain"},
-		{"  padded\n", "padded"},
-		{"a\nb\tc\x00d\x7fe", "a b c d e"},
-		{"bad \xff utf8", "bad \uFFFD utf8"},
-		{"한국어 message", "한국어 message"},
-		{strings.Repeat("가", 250), strings.Repeat("가", 200) + "..."},
-	} {
-		if got := cleanText(tt.in); got != tt.want {
-			t.Errorf("cleanText(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestFlexDecoding(t *testing.T) {
-	type doc struct {
-		S flexString `json:"s"`
-		I flexInt    `json:"i"`
-		B flexBool   `json:"b"`
-	}
-	tests := []struct {
-		in      string
-		want    doc
-		wantErr string
-	}{
-		{`{"s":"x","i":5,"b":true}`, doc{S: "x", I: flexInt{5, true}, B: true}, ""},
-		{`{"s":12,"i":"6","b":"true"}`, doc{S: "12", I: flexInt{6, true}, B: true}, ""},
-		{`{"s":-1.5,"i":" 7 ","b":"Y"}`, doc{S: "-1.5", I: flexInt{7, true}, B: true}, ""},
-		{`{"s":null,"i":null,"b":null}`, doc{}, ""},
-		{`{"b":false}`, doc{}, ""},
-		{`{"b":"N"}`, doc{}, ""},
-		{`{"i":-3}`, doc{I: flexInt{-3, true}}, ""},
-		{`{"s":true}`, doc{}, `want string or number, got boolean "true"`},
-		{`{"s":{"a":1}}`, doc{}, "want string or number, got object"},
-		{`{"i":1.5}`, doc{}, `want integer, got number "1.5"`},
-		{`{"i":"x"}`, doc{}, `want integer, got string "\"x\""`},
-		{`{"i":[1]}`, doc{}, "want integer, got array"},
-		{`{"i":99999999999999999999}`, doc{}, "want integer"},
-		{`{"b":1}`, doc{}, "want boolean, got number"},
-		{`{"b":"maybe"}`, doc{}, "want boolean, got string"},
-		{`{"i":"` + strings.Repeat("a", 100) + `"}`, doc{}, `..."`},
-	}
-	for _, tt := range tests {
-		var got doc
-		err := json.Unmarshal([]byte(tt.in), &got)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%s: err = %v, want %q", tt.in, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("%s: got %+v, %v; want %+v", tt.in, got, err, tt.want)
-		}
-	}
-	for in, want := range map[string]string{`nul`: "null", ``: "value"} {
-		if got := describeJSON([]byte(in)); !strings.HasPrefix(got, want) {
-			t.Errorf("describeJSON(%q) = %q", in, got)
 		}
 	}
 }

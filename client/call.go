@@ -77,15 +77,32 @@ func (c *Client) backoff(attempt int, last *Error) time.Duration {
 	return d
 }
 
+// attempt sends r once: it waits for the limiter, builds and signs the
+// request, exchanges it, and classifies what came back.
 func (c *Client) attempt(ctx context.Context, r request) *Error {
 	if c.lim != nil {
 		if err := c.lim.Wait(ctx); err != nil {
 			return &Error{Op: r.op, Target: r.target, Message: "waiting for the rate limiter", Err: err}
 		}
 	}
+	req, e := c.newRequest(ctx, r)
+	if e != nil {
+		return e
+	}
+	rep, e := c.exchange(ctx, r, req)
+	if e != nil {
+		return e
+	}
+	defer c.bufs.Put(rep.buf)
+	return c.classify(ctx, r, rep)
+}
+
+// newRequest builds the GET request for r, signed with the current
+// credentials and time.
+func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, *Error) {
 	creds, err := c.creds.Credentials()
 	if err != nil {
-		return &Error{Op: r.op, Target: r.target, Message: "loading credentials", Err: err}
+		return nil, &Error{Op: r.op, Target: r.target, Message: "loading credentials", Err: err}
 	}
 	path := c.base.EscapedPath() + "/api/v1" + r.path
 	uri := path
@@ -96,7 +113,7 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 	u.Path, u.RawPath, u.RawQuery = "", "", ""
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String()+uri, nil)
 	if err != nil {
-		return &Error{Op: r.op, Target: r.target, Message: "building request", Err: err}
+		return nil, &Error{Op: r.op, Target: r.target, Message: "building request", Err: err}
 	}
 	ts := c.now().UnixMilli()
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
@@ -105,11 +122,28 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
+	return req, nil
+}
 
+// reply is an answer whose body has been read, into buf from c.bufs, or
+// cut short by readErr.
+type reply struct {
+	status  int
+	header  http.Header
+	body    []byte
+	readErr error
+	buf     *[]byte // to be put back into c.bufs once body is done with
+}
+
+// exchange sends req and reads the answer's body into a pooled buffer,
+// holding the gate (when set) from just before sending until the body has
+// been read, and reports the request to the Observer. An *Error means that
+// no answer arrived.
+func (c *Client) exchange(ctx context.Context, r request, req *http.Request) (reply, *Error) {
 	release := func() {}
 	if g := c.gate; g != nil {
 		if err := g.Acquire(ctx); err != nil {
-			return &Error{Op: r.op, Target: r.target, Message: "waiting for a request slot", Err: err}
+			return reply{}, &Error{Op: r.op, Target: r.target, Message: "waiting for a request slot", Err: err}
 		}
 		released := false
 		release = func() {
@@ -124,10 +158,9 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.obs.ObserveRequest(r.op, 0, time.Since(start))
-		return &Error{Op: r.op, Target: r.target, Message: "request failed", Err: err, Retryable: ctx.Err() == nil && !unknownHost(err)}
+		return reply{}, &Error{Op: r.op, Target: r.target, Message: "request failed", Err: err, Retryable: ctx.Err() == nil && !unknownHost(err)}
 	}
 	bufp := c.getBuf()
-	defer c.bufs.Put(bufp)
 	body, rerr := readBody(resp, *bufp, c.maxBody)
 	if cap(body) <= maxPooledBuf {
 		*bufp = body[:0] // keep the grown buffer, unless it is huge
@@ -139,10 +172,17 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 		observed = 0 // the body did not arrive: a transport failure
 	}
 	c.obs.ObserveRequest(r.op, observed, time.Since(start))
-	e := &Error{Op: r.op, Target: r.target, StatusCode: resp.StatusCode}
-	if rerr != nil {
-		e.Err = rerr
-		if errors.Is(rerr, errBodyTooLarge) {
+	return reply{status: resp.StatusCode, header: resp.Header, body: body, readErr: rerr, buf: bufp}, nil
+}
+
+// classify makes the outcome of an answer: nil for a 200 whose body
+// r.handle took, else the *Error that says what failed and whether another
+// attempt may help. A 429 tells the limiter.
+func (c *Client) classify(ctx context.Context, r request, rep reply) *Error {
+	e := &Error{Op: r.op, Target: r.target, StatusCode: rep.status}
+	if rep.readErr != nil {
+		e.Err = rep.readErr
+		if errors.Is(rep.readErr, errBodyTooLarge) {
 			e.Message = fmt.Sprintf("response body over the %d byte cap", c.maxBody)
 			return e
 		}
@@ -150,34 +190,41 @@ func (c *Client) attempt(ctx context.Context, r request) *Error {
 		e.Retryable = ctx.Err() == nil
 		return e
 	}
-	if resp.StatusCode != http.StatusOK {
-		e.Code, e.Message = parseErrorBody(resp.Header.Get("Content-Type"), body)
-		e.Retryable = retryableStatus(resp.StatusCode)
-		if resp.StatusCode == http.StatusTooManyRequests && c.lim != nil {
+	if rep.status != http.StatusOK {
+		e.Code, e.Message = parseErrorBody(rep.header.Get("Content-Type"), rep.body)
+		e.Retryable = retryableStatus(rep.status)
+		if rep.status == http.StatusTooManyRequests && c.lim != nil {
 			c.lim.Throttled()
 		}
-		e.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.retryAfter = parseRetryAfter(rep.header.Get("Retry-After"), time.Now())
 		return e
 	}
-	if err := r.handle(body); err != nil {
-		if ae, ok := AsError(err); ok {
-			ae.Op, ae.Target, ae.StatusCode = r.op, r.target, resp.StatusCode
-			return ae
-		}
-		e.Message = "decoding response"
-		e.Err = err
-		var de *DecodeError
-		if len(body) == 0 { // before Truncated: the decoders call an empty body truncated
-			e.Message = "empty response body"
-		} else if errors.As(err, &de) && de.Truncated {
-			e.Message = "truncated response body"
-		} else if bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")) {
-			e.Code, e.Message = parseErrorBody("text/html", body)
-			e.Err = nil
-		}
-		return e
+	err := r.handle(rep.body)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if ae, ok := AsError(err); ok {
+		ae.Op, ae.Target, ae.StatusCode = r.op, r.target, rep.status
+		return ae
+	}
+	describeDecodeFailure(e, rep.body, err)
+	return e
+}
+
+// describeDecodeFailure fills e for a 200 answer whose body did not decode
+// with err: empty, cut off, HTML from a proxy, or otherwise malformed.
+func describeDecodeFailure(e *Error, body []byte, err error) {
+	e.Message = "decoding response"
+	e.Err = err
+	var de *DecodeError
+	if len(body) == 0 { // before Truncated: the decoders call an empty body truncated
+		e.Message = "empty response body"
+	} else if errors.As(err, &de) && de.Truncated {
+		e.Message = "truncated response body"
+	} else if bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")) {
+		e.Code, e.Message = parseErrorBody("text/html", body)
+		e.Err = nil
+	}
 }
 
 func (c *Client) getBuf() *[]byte {

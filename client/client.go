@@ -78,8 +78,10 @@ type Config struct {
 	// jitter between attempts.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// MaxConns sizes the keep-alive pool: at most this many connections are
-	// open to the API at once. Set it to the caller's concurrency.
+	// MaxConns sizes the keep-alive pool of the default transport: at most
+	// this many connections are open to the API at once. Set it to the
+	// caller's concurrency. It is ignored when Transport is given (size
+	// that one with NewTransport).
 	MaxConns int
 	// Location is the zone of API times that carry no offset.
 	Location *time.Location
@@ -87,7 +89,7 @@ type Config struct {
 	UserAgent string
 	Observer  Observer
 	Limiter   Limiter
-	// Transport replaces the default HTTP transport (tests).
+	// Transport replaces the default HTTP transport, NewTransport(MaxConns).
 	Transport http.RoundTripper
 	// Now replaces time.Now for request timestamps (tests).
 	Now func() time.Time
@@ -125,7 +127,19 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials == nil {
 		return nil, errors.New("client: no credentials provider")
 	}
-	raw := cfg.BaseURL
+	base, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg, err = cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	return &Client{core: newCore(cfg, base)}, nil
+}
+
+// parseBaseURL checks the API URL ("" for DefaultBaseURL): http or https,
+// a host, an optional path prefix, and nothing else.
+func parseBaseURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		raw = DefaultBaseURL
 	}
@@ -136,7 +150,59 @@ func New(cfg Config) (*Client, error) {
 	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("client: API URL %q: want http(s)://host[:port][/prefix]", raw)
 	}
-	c := &core{
+	return base, nil
+}
+
+// withDefaults returns cfg with the defaults in place of zero values, or
+// an error for a page size out of range.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.PageSize == 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > MaxPageSize {
+		return cfg, fmt.Errorf("client: page size %d out of range 1-%d", cfg.PageSize, MaxPageSize)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = DefaultBackoffMax
+	}
+	if cfg.Location == nil {
+		loc, err := time.LoadLocation(DefaultTimezone)
+		if err != nil {
+			return cfg, fmt.Errorf("client: %w", err)
+		}
+		cfg.Location = loc
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "mediaintel_exporter"
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewTransport(cfg.MaxConns)
+	}
+	return cfg, nil
+}
+
+// newCore builds what the Clients made from one New share, from a cfg
+// with its defaults in place.
+func newCore(cfg Config, base *url.URL) *core {
+	return &core{
 		base:     base,
 		creds:    cfg.Credentials,
 		pageSize: cfg.PageSize,
@@ -149,52 +215,10 @@ func New(cfg Config) (*Client, error) {
 		obs:      cfg.Observer,
 		lim:      cfg.Limiter,
 		now:      cfg.Now,
+		http: &http.Client{Transport: cfg.Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a redirect would carry our signature elsewhere
+		}},
 	}
-	if c.pageSize == 0 {
-		c.pageSize = DefaultPageSize
-	}
-	if c.pageSize < 1 || c.pageSize > MaxPageSize {
-		return nil, fmt.Errorf("client: page size %d out of range 1-%d", c.pageSize, MaxPageSize)
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxBodyBytes
-	}
-	if c.attempts <= 0 {
-		c.attempts = DefaultMaxAttempts
-	}
-	if c.boffBase <= 0 {
-		c.boffBase = DefaultBackoffBase
-	}
-	if c.boffMax <= 0 {
-		c.boffMax = DefaultBackoffMax
-	}
-	if c.loc == nil {
-		c.loc, err = time.LoadLocation(DefaultTimezone)
-		if err != nil {
-			return nil, fmt.Errorf("client: %w", err)
-		}
-	}
-	if c.ua == "" {
-		c.ua = "mediaintel_exporter"
-	}
-	if c.obs == nil {
-		c.obs = nopObserver{}
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	maxConns := cfg.MaxConns
-	if maxConns <= 0 {
-		maxConns = DefaultMaxConns
-	}
-	rt := cfg.Transport
-	if rt == nil {
-		rt = NewTransport(maxConns)
-	}
-	c.http = &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse // a redirect would carry our signature elsewhere
-	}}
-	return &Client{core: c}, nil
 }
 
 // Gated returns a Client that shares c's connections, configuration and

@@ -90,6 +90,8 @@ type Config struct {
 	Observer  Observer
 	Limiter   Limiter
 	// Transport replaces the default HTTP transport, NewTransport(MaxConns).
+	// Clients that are to share connections need not share a Transport:
+	// make them from one Client with Gated or WithLimiter.
 	Transport http.RoundTripper
 	// Now replaces time.Now for request timestamps (tests).
 	Now func() time.Time
@@ -100,9 +102,12 @@ type Client struct {
 	*core
 	// gate, when set, is held by every request while it is in flight.
 	gate Gate
+	// lim, when set, paces every request.
+	lim Limiter
 }
 
-// core is what the Clients that Gated makes from one Client share.
+// core is what the Clients that Gated and WithLimiter make from one
+// Client share.
 type core struct {
 	base     *url.URL
 	creds    CredentialsProvider
@@ -114,7 +119,6 @@ type core struct {
 	loc      *time.Location
 	ua       string
 	obs      Observer
-	lim      Limiter
 	http     *http.Client
 	now      func() time.Time
 
@@ -134,7 +138,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg, err = cfg.withDefaults(); err != nil {
 		return nil, err
 	}
-	return &Client{core: newCore(cfg, base)}, nil
+	return &Client{core: newCore(cfg, base), lim: cfg.Limiter}, nil
 }
 
 // parseBaseURL checks the API URL ("" for DefaultBaseURL): http or https,
@@ -213,7 +217,6 @@ func newCore(cfg Config, base *url.URL) *core {
 		loc:      cfg.Location,
 		ua:       cfg.UserAgent,
 		obs:      cfg.Observer,
-		lim:      cfg.Limiter,
 		now:      cfg.Now,
 		http: &http.Client{Transport: cfg.Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect would carry our signature elsewhere
@@ -225,7 +228,13 @@ func newCore(cfg Config, base *url.URL) *core {
 // buffers, and whose every request holds g from just before it is sent
 // until its body has been read: a bound on the requests in flight among
 // the calls made through it (one scrape's, say).
-func (c *Client) Gated(g Gate) *Client { return &Client{core: c.core, gate: g} }
+func (c *Client) Gated(g Gate) *Client { return &Client{core: c.core, gate: g, lim: c.lim} }
+
+// WithLimiter returns a Client that shares c's connections, configuration,
+// buffers and gate, and whose requests are paced by l instead of c's
+// limiter (nil: not paced): for calls with a budget of their own, such as
+// Limiters{shared, budget}. c is unchanged.
+func (c *Client) WithLimiter(l Limiter) *Client { return &Client{core: c.core, gate: c.gate, lim: l} }
 
 // NewTransport returns the HTTP transport the client uses by default: a
 // keep-alive pool of at most maxConns connections, gzip accepted.

@@ -34,7 +34,7 @@ func TestWithLimiter(t *testing.T) {
 		t.Errorf("%d connections opened for two calls one after the other, want 1: the Clients do not share connections", n)
 	}
 
-	s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 1})
+	s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 1})
 	if _, err := paced.GetWorkspace(ctx, "alpha"); err != nil {
 		t.Fatal(err)
 	}

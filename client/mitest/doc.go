@@ -14,10 +14,10 @@
 //		Workspaces: 2, ProjectsPerWorkspace: 3, AssetsPerProject: 2500,
 //	}))
 //	defer s.Close()
-//	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, Page: 2},
+//	s.SetFault(mitest.Scope{Operation: client.OpListAssets, Page: 2},
 //		mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 1})
 //	// point the client at s.URL with mitest.DefaultAccessKey and
-//	// mitest.DefaultSecretKey, then check s.Requests(mitest.OpListAssets)...
+//	// mitest.DefaultSecretKey, then check s.Requests(client.OpListAssets)...
 //
 // Faults (SetFault) inject latency, hangs, error statuses with every body
 // shape the service and its proxies produce, truncated, malformed or huge

@@ -28,29 +28,12 @@ const (
 // ClockSkewLimit is how far a request timestamp may be from the server clock.
 const ClockSkewLimit = 5 * time.Minute
 
-// MaxPageSize is the largest pageSize accepted, and the default.
-const MaxPageSize = 1000
-
 // MaxPageNum is the largest pageNum accepted (a Java int on the real service).
 const MaxPageNum = 1<<31 - 1
 
-// Operation names an API call the server answers.
-type Operation string
-
-// Operations of the simulated API.
-const (
-	OpListWorkspaces Operation = "list_workspaces"
-	OpGetWorkspace   Operation = "get_workspace"
-	OpListProjects   Operation = "list_projects"
-	OpListAssets     Operation = "list_assets"
-	OpImportStatus   Operation = "get_import_status"
-	OpAnalysisStatus Operation = "get_analysis_status"
-)
-
-var allOps = [...]Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets, OpImportStatus, OpAnalysisStatus}
-
-func opIndex(op Operation) int {
-	for i, o := range allOps {
+// opIndex is the index of op in client.Operations, or -1.
+func opIndex(op client.Operation) int {
+	for i, o := range client.Operations {
 		if o == op {
 			return i
 		}
@@ -121,7 +104,7 @@ type Server struct {
 	numFaults atomic.Int32
 
 	total       atomic.Int64
-	ops         [len(allOps)]atomic.Int64
+	ops         []atomic.Int64 // by opIndex
 	conns       atomic.Int64
 	inflight    atomic.Int64
 	maxInflight atomic.Int64
@@ -163,7 +146,7 @@ type wsIndex struct {
 // NewServer starts a server answering for inv. It panics if it cannot
 // listen, like httptest.NewServer.
 func NewServer(inv *Inventory, opts ...Option) *Server {
-	s := &Server{done: make(chan struct{}), projCounts: map[projKey]int64{}}
+	s := &Server{done: make(chan struct{}), projCounts: map[projKey]int64{}, ops: make([]atomic.Int64, len(client.Operations))}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
@@ -290,7 +273,7 @@ func (s *Server) ClearFaults() {
 }
 
 // Requests is the number of requests received for op, rejected ones included.
-func (s *Server) Requests(op Operation) int64 {
+func (s *Server) Requests(op client.Operation) int64 {
 	if i := opIndex(op); i >= 0 {
 		return s.ops[i].Load()
 	}
@@ -374,11 +357,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.ops[opIndex(ri.op)].Add(1)
 	switch {
-	case ri.op == OpListAssets && ri.hasPID:
+	case ri.op == client.OpListAssets && ri.hasPID:
 		s.projMu.Lock()
 		s.projCounts[projKey{ri.workspace, ri.projectID}]++
 		s.projMu.Unlock()
-	case ri.op == OpImportStatus || ri.op == OpAnalysisStatus:
+	case ri.op == client.OpImportStatus || ri.op == client.OpAnalysisStatus:
 		s.statusMu.Lock()
 		if s.statusCounts == nil {
 			s.statusCounts = map[assetKey]int64{}
@@ -433,7 +416,7 @@ func route(path string) (ri reqInfo, ok bool) {
 		return ri, false
 	}
 	if rest == "" {
-		ri.op = OpListWorkspaces
+		ri.op = client.OpListWorkspaces
 		return ri, true
 	}
 	rest, found = strings.CutPrefix(rest, "/")
@@ -446,11 +429,11 @@ func route(path string) (ri reqInfo, ok bool) {
 	}
 	ri.workspace = ws
 	if rest == "" && !strings.HasSuffix(path, "/") {
-		ri.op = OpGetWorkspace
+		ri.op = client.OpGetWorkspace
 		return ri, true
 	}
 	if rest == "projects" {
-		ri.op = OpListProjects
+		ri.op = client.OpListProjects
 		return ri, true
 	}
 	rest, found = strings.CutPrefix(rest, "projects/")
@@ -465,7 +448,7 @@ func route(path string) (ri reqInfo, ok bool) {
 		return ri, false
 	}
 	if rest == "assets" {
-		ri.op = OpListAssets
+		ri.op = client.OpListAssets
 		return ri, true
 	}
 	// assets/{asset_id}/import-status and assets/{asset_id}/index/status
@@ -476,9 +459,9 @@ func route(path string) (ri reqInfo, ok bool) {
 	aid, rest, _ := strings.Cut(rest, "/")
 	switch rest {
 	case "import-status":
-		ri.op = OpImportStatus
+		ri.op = client.OpImportStatus
 	case "index/status":
-		ri.op = OpAnalysisStatus
+		ri.op = client.OpAnalysisStatus
 	default:
 		return ri, false
 	}
@@ -550,17 +533,20 @@ type paging struct {
 	size int
 }
 
-func (op Operation) paged() bool { return op == OpListWorkspaces || op == OpListAssets }
+// paged reports whether op takes pageNum and pageSize.
+func paged(op client.Operation) bool {
+	return op == client.OpListWorkspaces || op == client.OpListAssets
+}
 
-func parsePaging(r *http.Request, op Operation) (paging, string) {
-	if !op.paged() {
+func parsePaging(r *http.Request, op client.Operation) (paging, string) {
+	if !paged(op) {
 		return paging{}, ""
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return paging{}, "malformed query string"
 	}
-	pg := paging{size: MaxPageSize}
+	pg := paging{size: client.MaxPageSize}
 	nums, ok := q["pageNum"]
 	if !ok {
 		return pg, "pageNum is required"
@@ -571,7 +557,7 @@ func parsePaging(r *http.Request, op Operation) (paging, string) {
 	}
 	pg.num = int(v)
 	if sizes, ok := q["pageSize"]; ok {
-		v, ok := parseDigits(sizes[0], MaxPageSize)
+		v, ok := parseDigits(sizes[0], client.MaxPageSize)
 		if !ok || v < 1 {
 			return pg, "pageSize must be an integer from 1 to 1000"
 		}
@@ -666,21 +652,21 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 	s.invMu.RLock()
 	defer s.invMu.RUnlock()
 	switch ri.op {
-	case OpListWorkspaces:
+	case client.OpListWorkspaces:
 		return 200, appendWorkspacePage(b, s.inv.Workspaces, pg, af, o)
-	case OpGetWorkspace:
+	case client.OpGetWorkspace:
 		wi := s.index[ri.workspace]
 		if wi == nil {
 			return 404, append(b, notFoundBody...)
 		}
 		return 200, appendWorkspaceDetails(b, wi.ws, o)
-	case OpListProjects:
+	case client.OpListProjects:
 		wi := s.index[ri.workspace]
 		if wi == nil {
 			return 404, append(b, notFoundBody...)
 		}
 		return 200, appendProjects(b, wi.ws.Projects, o)
-	case OpListAssets:
+	case client.OpListAssets:
 		wi := s.index[ri.workspace]
 		if wi == nil || !ri.hasPID {
 			return 404, append(b, notFoundBody...)
@@ -711,7 +697,7 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 		}
 		s.cacheMu.Unlock()
 		return 200, b
-	case OpImportStatus, OpAnalysisStatus:
+	case client.OpImportStatus, client.OpAnalysisStatus:
 		wi := s.index[ri.workspace]
 		if wi == nil || !ri.hasPID || wi.projects[ri.projectID] == nil || ri.assetID == 0 {
 			return 404, append(b, notFoundBody...)
@@ -720,7 +706,7 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 		if !ok {
 			return 404, append(b, notFoundBody...)
 		}
-		if ri.op == OpImportStatus {
+		if ri.op == client.OpImportStatus {
 			return 200, appendImportStatus(b, ri.assetID, st, o)
 		}
 		return 200, appendAnalysisStatus(b, ri.assetID, st, o)

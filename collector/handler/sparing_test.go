@@ -215,11 +215,11 @@ func assetFigures(fams map[string]*dto.MetricFamily, ws string, id int64) map[st
 	return out
 }
 
-type opCounts map[mitest.Operation]int64
+type opCounts map[client.Operation]int64
 
 func countOps(sim *mitest.Server) opCounts {
 	c := opCounts{}
-	for _, op := range []mitest.Operation{mitest.OpListWorkspaces, mitest.OpGetWorkspace, mitest.OpListProjects, mitest.OpListAssets} {
+	for _, op := range []client.Operation{client.OpListWorkspaces, client.OpGetWorkspace, client.OpListProjects, client.OpListAssets} {
 		c[op] = sim.Requests(op)
 	}
 	return c
@@ -245,12 +245,12 @@ func TestCoalescedScrapes(t *testing.T) {
 			e := newEnv(t, inv, envOpts{pageSize: 10, opts: Options{MaxInFlight: 32}})
 			// The workspace list is slow, so the others arrive while the
 			// first scrape's pass is still running.
-			e.sim.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces}, mitest.Fault{Latency: 300 * time.Millisecond})
+			e.sim.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, mitest.Fault{Latency: 300 * time.Millisecond})
 
 			results := make([]scrapeResult, n)
 			var wg sync.WaitGroup
 			wg.Go(func() { results[0] = e.fetch(context.Background(), "/metrics", "10") })
-			testutil.Eventually(t, 5*time.Second, "the first pass to start", func() bool { return e.sim.Requests(mitest.OpListWorkspaces) == 1 })
+			testutil.Eventually(t, 5*time.Second, "the first pass to start", func() bool { return e.sim.Requests(client.OpListWorkspaces) == 1 })
 			for i := 1; i < n; i++ {
 				wg.Go(func() { results[i] = e.fetch(context.Background(), "/metrics", "10") })
 			}
@@ -267,7 +267,7 @@ func TestCoalescedScrapes(t *testing.T) {
 			if single := countOps(e.sim); fmt.Sprint(single) != fmt.Sprint(pass) || e.sim.TotalRequests() != total {
 				t.Errorf("%d overlapping scrapes sent %v (%d requests); one scrape alone sends %v (%d)", n, pass, total, single, e.sim.TotalRequests())
 			}
-			if pass[mitest.OpListWorkspaces] != 1 || pass[mitest.OpListAssets] != 6*3 {
+			if pass[client.OpListWorkspaces] != 1 || pass[client.OpListAssets] != 6*3 {
 				t.Errorf("API calls %v; want 1 workspace list and 18 asset pages", pass)
 			}
 
@@ -316,7 +316,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			inv := mitest.Generate(4, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
 			e := newEnv(t, inv, envOpts{})
-			e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
+			e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
 
 			ctxStart, cancelStart := context.WithCancel(context.Background())
 			ctxJoin, cancelJoin := context.WithCancel(context.Background())
@@ -329,7 +329,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 				leave, startCh, joinCh = cancelStart, left, stay
 			}
 			go func() { startCh <- e.fetch(ctxStart, "/metrics", "10") }()
-			testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) > 0 })
+			testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(client.OpListAssets) > 0 })
 			go func() { joinCh <- e.fetch(ctxJoin, "/metrics", "10") }()
 			testutil.Eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.h.flights.waiters(scrape.Scope{}) == 2 })
 			leave()
@@ -348,7 +348,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 					t.Errorf("%s/%d: project_scrape_success %v, want 1: the pass was cancelled for the scrape still waiting", ws, p.ID, ok)
 				}
 			})
-			if got := e.sim.Requests(mitest.OpListAssets); got != 3 {
+			if got := e.sim.Requests(client.OpListAssets); got != 3 {
 				t.Errorf("asset-list calls %d, want 3 (one pass)", got)
 			}
 		})
@@ -360,7 +360,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 func TestCoalescedAllLeave(t *testing.T) {
 	inv := mitest.Generate(5, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
 	e, tp := newTapEnv(t, inv, envOpts{})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Hang: true})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Hang: true})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -398,12 +398,12 @@ func TestCoalescedAllLeave(t *testing.T) {
 func TestCoalescedEarlierDeadline(t *testing.T) {
 	inv := mitest.Generate(6, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 5})
 	e := newEnv(t, inv, envOpts{})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Hang: true})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Hang: true})
 
 	var a scrapeResult
 	var wg sync.WaitGroup
 	wg.Go(func() { a = e.fetch(context.Background(), "/metrics", "2") })
-	testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) == 2 })
+	testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(client.OpListAssets) == 2 })
 	b := e.fetch(context.Background(), "/metrics", "0.3")
 	if b.err != nil || b.status != 200 {
 		t.Fatalf("joiner: %d %v", b.status, b.err)
@@ -461,7 +461,7 @@ func TestCache(t *testing.T) {
 			t.Errorf("%s: cache hits %v, misses %v; want %v, %v", step, h, m, hits, misses)
 		}
 	}
-	discovery := opCounts{mitest.OpListWorkspaces: 1, mitest.OpGetWorkspace: 2, mitest.OpListProjects: 2, mitest.OpListAssets: 0}
+	discovery := opCounts{client.OpListWorkspaces: 1, client.OpGetWorkspace: 2, client.OpListProjects: 2, client.OpListAssets: 0}
 	victim := inv.Workspaces[1].Projects[1]
 	victimWS := inv.Workspaces[1].Name
 
@@ -497,7 +497,7 @@ func TestCache(t *testing.T) {
 	// After the TTL every project is listed again; one fails.
 	time.Sleep(ttl)
 	e.sim.ResetCounters()
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: victim.ID}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: victim.ID}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
 	third := scrape("scrape after the TTL")
 	checkCacheCounts("scrape after the TTL", third, nProjects, 2*nProjects)
 	eachProject(inv, func(ws string, p *mitest.Project) {
@@ -528,7 +528,7 @@ func TestCache(t *testing.T) {
 	e.sim.ResetCounters()
 	fourth := scrape("scrape after the fault cleared")
 	checkCacheCounts("scrape after the fault cleared", fourth, 2*nProjects-1, 2*nProjects+1)
-	if got := e.sim.Requests(mitest.OpListAssets); got != pagesOf(victim, 10) || e.sim.RequestsFor(victimWS, victim.ID) != got {
+	if got := e.sim.Requests(client.OpListAssets); got != pagesOf(victim, 10) || e.sim.RequestsFor(victimWS, victim.ID) != got {
 		t.Errorf("after the fault cleared: %d asset-list calls (%d for the failed project), want %d for it alone", got, e.sim.RequestsFor(victimWS, victim.ID), pagesOf(victim, 10))
 	}
 	if fmt.Sprint(assetFigures(fourth, victimWS, victim.ID)) != fmt.Sprint(assetFigures(first, victimWS, victim.ID)) {
@@ -631,7 +631,7 @@ func TestRateLimitBacksOffAndRecovers(t *testing.T) {
 	inv := mitest.Generate(11, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
 	e, _, lim := limitedEnv(t, inv, rps, 10, envOpts{})
 	victim := inv.Workspaces[0].Projects[1]
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: victim.ID},
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: victim.ID},
 		mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "410", Times: 1})
 	r := e.fetch(context.Background(), "/metrics", "10")
 	cut := time.Now()

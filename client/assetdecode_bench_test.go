@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client/internal/isotime"
 )
 
 // benchPage builds a realistic asset-list page of n assets, compact as the
@@ -136,7 +138,7 @@ func aggAdd[S ~[]byte | ~string](g *benchAgg, format S, hasFormat bool, size, du
 	g.sizeSum += size
 	g.durSum += dur
 	if len(created) > 0 {
-		if t, ok := parseTime(created, benchLoc); ok {
+		if t, ok := isotime.Parse(created, benchLoc); ok {
 			g.maxCreated = max(g.maxCreated, t)
 		} else {
 			g.badTimes++

@@ -123,7 +123,7 @@ type core struct {
 	now      func() time.Time
 
 	bufs     sync.Pool // *[]byte response bodies
-	decoders sync.Pool // *assetDecoder
+	decoders sync.Pool // *assetjson.Decoder
 }
 
 // New validates cfg and returns a Client.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client/internal/assetjson"
 )
 
 // Error is the one error type of the client: what was asked (Op, Target),
@@ -70,6 +72,11 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// DecodeError reports why a body could not be decoded: where (Offset, and
+// the Path of the value), what is wrong (Msg), and whether the body ended
+// too soon (Truncated), as a cut-off body does. An Error wraps it as Err.
+type DecodeError = assetjson.DecodeError
 
 // StatusLabel is the HTTP status as a string, or "error" when no response
 // was received: the value the exporter uses as a metric label.

@@ -34,28 +34,7 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 		if p == nil {
 			return 404, append(b, notFoundBody...)
 		}
-		if s.cfg.cache <= 0 || (af != nil && af.changesPage()) {
-			return 200, appendAssetPage(b, p, pg, af, o)
-		}
-		key := pageKey{projKey{ri.workspace, ri.projectID}, pg.num, pg.size}
-		s.cacheMu.Lock()
-		cached, ok := s.pages[key]
-		s.cacheMu.Unlock()
-		if ok {
-			return 200, append(b, cached...)
-		}
-		start := len(b)
-		b = appendAssetPage(b, p, pg, af, o)
-		s.cacheMu.Lock()
-		if n := int64(len(b) - start); s.cacheBytes+n <= s.cfg.cache {
-			if s.pages == nil {
-				s.pages = map[pageKey][]byte{}
-			}
-			s.pages[key] = append([]byte(nil), b[start:]...)
-			s.cacheBytes += n
-		}
-		s.cacheMu.Unlock()
-		return 200, b
+		return 200, s.cachedAssetPage(b, ri, p, pg, af, o)
 	case client.OpImportStatus, client.OpAnalysisStatus:
 		wi := s.index[ri.workspace]
 		if wi == nil || !ri.hasPID || wi.projects[ri.projectID] == nil || ri.assetID == 0 {
@@ -71,4 +50,31 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 		return 200, appendAnalysisStatus(b, ri.assetID, st, o)
 	}
 	return 404, append(b, notFoundBody...)
+}
+
+// cachedAssetPage is appendAssetPage through the page cache (WithPageCache),
+// for a page that no fault changes.
+func (s *Server) cachedAssetPage(b []byte, ri *reqInfo, p *Project, pg paging, af *activeFault, o encOpts) []byte {
+	if s.cfg.cache <= 0 || (af != nil && af.changesPage()) {
+		return appendAssetPage(b, p, pg, af, o)
+	}
+	key := pageKey{projKey{ri.workspace, ri.projectID}, pg.num, pg.size}
+	s.cacheMu.Lock()
+	cached, ok := s.pages[key]
+	s.cacheMu.Unlock()
+	if ok {
+		return append(b, cached...)
+	}
+	start := len(b)
+	b = appendAssetPage(b, p, pg, af, o)
+	s.cacheMu.Lock()
+	if n := int64(len(b) - start); s.cacheBytes+n <= s.cfg.cache {
+		if s.pages == nil {
+			s.pages = map[pageKey][]byte{}
+		}
+		s.pages[key] = append([]byte(nil), b[start:]...)
+		s.cacheBytes += n
+	}
+	s.cacheMu.Unlock()
+	return b
 }

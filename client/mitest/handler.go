@@ -39,20 +39,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeGateway(w, r, nil, 404, "300", false, "Not Found Exception", "")
 		return
 	}
-	s.ops[opIndex(ri.op)].Add(1)
-	switch {
-	case ri.op == client.OpListAssets && ri.hasPID:
-		s.projMu.Lock()
-		s.projCounts[projKey{ri.workspace, ri.projectID}]++
-		s.projMu.Unlock()
-	case ri.op == client.OpImportStatus || ri.op == client.OpAnalysisStatus:
-		s.statusMu.Lock()
-		if s.statusCounts == nil {
-			s.statusCounts = map[assetKey]int64{}
-		}
-		s.statusCounts[assetKey{ri.workspace, ri.projectID, ri.assetID}]++
-		s.statusMu.Unlock()
-	}
+	s.count(&ri)
 	if r.Method != http.MethodGet {
 		s.reject(w, r, 405, "method not allowed")
 		w.Header().Set("Allow", http.MethodGet)
@@ -87,6 +74,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveFault(w, r, &ri, pg, af)
+}
+
+// count counts a routed request: by operation, by project for asset
+// lists and by asset for status calls.
+func (s *Server) count(ri *reqInfo) {
+	s.ops[opIndex(ri.op)].Add(1)
+	switch {
+	case ri.op == client.OpListAssets && ri.hasPID:
+		s.projMu.Lock()
+		s.projCounts[projKey{ri.workspace, ri.projectID}]++
+		s.projMu.Unlock()
+	case ri.op == client.OpImportStatus || ri.op == client.OpAnalysisStatus:
+		s.statusMu.Lock()
+		if s.statusCounts == nil {
+			s.statusCounts = map[assetKey]int64{}
+		}
+		s.statusCounts[assetKey{ri.workspace, ri.projectID, ri.assetID}]++
+		s.statusMu.Unlock()
+	}
 }
 
 func (s *Server) reject(_ http.ResponseWriter, r *http.Request, status int, reason string) {

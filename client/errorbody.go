@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// errorEnvelope covers the error body shapes of API.md: the Media
+// errorEnvelope covers the error body shapes of docs/api.md: the Media
 // Intelligence envelope (top level or under responseError) and the gateway's.
 type errorEnvelope struct {
 	Code          flexString `json:"code"`

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// errorBodies are the body shapes of API.md, with what parseErrorBody
+// errorBodies are the body shapes of docs/api.md, with what parseErrorBody
 // makes of them.
 var errorBodies = []struct {
 	name, ctype, body string

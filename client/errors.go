@@ -10,9 +10,10 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client/internal/assetjson"
 )
 
-// Error is the one error type of the client: what was asked (Op, Target),
-// what came back (StatusCode, Code, Message) and whether trying again may
-// help. StatusCode is 0 when no HTTP response was received.
+// Error is the error type of every failed call: what was asked (Op,
+// Target), what came back (StatusCode, Code, Message) and whether trying
+// again may help. StatusCode is 0 when no HTTP response was received. A
+// DecodeError, for a body that does not decode, is wrapped in it as Err.
 type Error struct {
 	Op Operation
 	// Target names the object of the call, e.g. "workspace=ws project=12 page=3".

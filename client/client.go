@@ -23,17 +23,17 @@ import (
 	_ "time/tzdata" // so that Asia/Seoul resolves in a distroless image
 )
 
-// Defaults and hard limits.
+// Defaults (of the Config fields named after them) and hard limits.
 const (
-	DefaultBaseURL      = "https://mi.apigw.ntruss.com"
+	DefaultBaseURL      = "https://mi.apigw.ntruss.com" // the API gateway
 	DefaultPageSize     = 1000
-	MaxPageSize         = 1000
+	MaxPageSize         = 1000 // the largest pageSize the API accepts
 	DefaultMaxBodyBytes = 32 << 20
 	DefaultMaxAttempts  = 4
 	DefaultBackoffBase  = 200 * time.Millisecond
 	DefaultBackoffMax   = 5 * time.Second
 	DefaultMaxConns     = 16
-	DefaultTimezone     = "Asia/Seoul"
+	DefaultTimezone     = "Asia/Seoul" // of Config.Location: the API's zone
 	// MaxPages bounds how many pages of one list the client will ever ask
 	// for, whatever the server claims (10 million items at 1000 a page).
 	MaxPages = 10000
@@ -62,7 +62,9 @@ type Limiter interface {
 // request holds it from just before it is sent until its body has been
 // read. Decoding the body and waiting between attempts do not hold it.
 type Gate interface {
+	// Acquire blocks until a request may be sent or ctx ends.
 	Acquire(ctx context.Context) error
+	// Release gives back what Acquire took.
 	Release()
 }
 

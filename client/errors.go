@@ -34,6 +34,9 @@ type Error struct {
 	retryAfter time.Duration // from a Retry-After header, for the next attempt
 }
 
+// Error says what failed in one line: the operation and target, the
+// status, code and message, a hint when the key was refused, the cause
+// and the number of attempts.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(string(e.Op))
@@ -72,6 +75,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause, Err.
 func (e *Error) Unwrap() error { return e.Err }
 
 // DecodeError reports why a body could not be decoded: where (Offset, and

@@ -4,14 +4,15 @@ package client
 // metric label values.
 type Operation string
 
-// The operations the client performs.
+// The operations the client performs, one a call of docs/api.md, each
+// with the path it requests below /api/v1.
 const (
-	OpListWorkspaces Operation = "list_workspaces"
-	OpGetWorkspace   Operation = "get_workspace"
-	OpListProjects   Operation = "list_projects"
-	OpListAssets     Operation = "list_assets"
-	OpImportStatus   Operation = "get_import_status"
-	OpAnalysisStatus Operation = "get_analysis_status"
+	OpListWorkspaces Operation = "list_workspaces"     // /workspaces
+	OpGetWorkspace   Operation = "get_workspace"       // /workspaces/{workspace}
+	OpListProjects   Operation = "list_projects"       // /workspaces/{workspace}/projects
+	OpListAssets     Operation = "list_assets"         // .../projects/{project}/assets
+	OpImportStatus   Operation = "get_import_status"   // .../assets/{asset}/import-status
+	OpAnalysisStatus Operation = "get_analysis_status" // .../assets/{asset}/index/status
 )
 
 // Operations lists every Operation, for pre-initialising metrics.

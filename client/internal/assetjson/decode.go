@@ -68,6 +68,8 @@ type DecodeError struct {
 	Truncated bool
 }
 
+// Error says where and why, e.g.
+// decode result.content[3].metaData.size at byte 120: want integer, got string "abc".
 func (e *DecodeError) Error() string {
 	var b strings.Builder
 	b.WriteString("decode ")

@@ -246,66 +246,70 @@ type assetWriter struct {
 	n int // members written so far in the object being written
 }
 
+// start begins the member for the field m: it appends key (the quoted key
+// and its colon) and reports true when the value is to follow, appends
+// key and null for a null field, and nothing for an absent one.
+func (w *assetWriter) start(b []byte, key string, m FieldMask) ([]byte, bool) {
+	st := w.f.state(m)
+	if st == 0 {
+		return b, false
+	}
+	b = member(b, &w.n, key)
+	if st == 2 {
+		return append(b, "null"...), false
+	}
+	return b, true
+}
+
 // num writes an integer member, in quotes when quoted.
 func (w *assetWriter) num(b []byte, key string, m FieldMask, v int64, quoted bool) []byte {
-	switch w.f.state(m) {
-	case 1:
-		b = member(b, &w.n, key)
-		if quoted {
-			b = append(b, '"')
-			b = strconv.AppendInt(b, v, 10)
-			return append(b, '"')
-		}
-		return strconv.AppendInt(b, v, 10)
-	case 2:
-		return append(member(b, &w.n, key), "null"...)
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
 	}
-	return b
+	if quoted {
+		b = append(b, '"')
+		b = strconv.AppendInt(b, v, 10)
+		return append(b, '"')
+	}
+	return strconv.AppendInt(b, v, 10)
 }
 
 // str writes a string member.
 func (w *assetWriter) str(b []byte, key string, m FieldMask, v string) []byte {
-	switch w.f.state(m) {
-	case 1:
-		b = member(b, &w.n, key)
-		if w.f.safe {
-			b = append(b, '"')
-			b = append(b, v...)
-			return append(b, '"')
-		}
-		return appendJSONString(b, v)
-	case 2:
-		return append(member(b, &w.n, key), "null"...)
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
 	}
-	return b
+	if w.f.safe {
+		b = append(b, '"')
+		b = append(b, v...)
+		return append(b, '"')
+	}
+	return appendJSONString(b, v)
 }
 
 // sv writes a member whose string is an sval.
 func (w *assetWriter) sv(b []byte, key string, m FieldMask, v *sval) []byte {
-	switch w.f.state(m) {
-	case 1:
-		return appendSval(member(b, &w.n, key), v, w.f.safe)
-	case 2:
-		return append(member(b, &w.n, key), "null"...)
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
 	}
-	return b
+	return appendSval(b, v, w.f.safe)
 }
 
 // tv writes a time member.
 func (w *assetWriter) tv(b []byte, key string, m FieldMask, v *tval) []byte {
-	switch w.f.state(m) {
-	case 1:
-		b = member(b, &w.n, key)
-		if v.synth {
-			b = append(b, '"')
-			b = appendISOTime(b, v.unix, v.zone)
-			return append(b, '"')
-		}
-		return appendJSONString(b, v.s)
-	case 2:
-		return append(member(b, &w.n, key), "null"...)
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
 	}
-	return b
+	if v.synth {
+		b = append(b, '"')
+		b = appendISOTime(b, v.unix, v.zone)
+		return append(b, '"')
+	}
+	return appendJSONString(b, v.s)
 }
 
 func appendSval(b []byte, v *sval, safe bool) []byte {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
@@ -43,8 +44,8 @@ func TestBinaryAgainstSimulator(t *testing.T) {
 	if failed := regexp.MustCompile(`(?m)^ncp_mediaintel_project_scrape_success\{.*\} 0$`).FindString(body); failed != "" {
 		t.Errorf("a project failed: %s\n%s", failed, p.Log())
 	}
-	if sim.Requests(mitest.OpListWorkspaces) != 1 {
-		t.Errorf("workspace list calls = %d, want 1", sim.Requests(mitest.OpListWorkspaces))
+	if sim.Requests(client.OpListWorkspaces) != 1 {
+		t.Errorf("workspace list calls = %d, want 1", sim.Requests(client.OpListWorkspaces))
 	}
 	status, body = smokeGet(t, base+"/")
 	if status != 200 || !strings.Contains(body, "/metrics") || strings.Contains(body, "DEMO") {

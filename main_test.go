@@ -33,6 +33,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
@@ -112,11 +113,11 @@ func TestSecretNeverLeaks(t *testing.T) {
 	)
 	sim := mitest.NewServer(matrixInventory(), mitest.WithCredentials(ak, secret))
 	t.Cleanup(sim.Close)
-	sim.SetFault(mitest.Scope{Operation: mitest.OpListProjects, Workspace: "ws-two"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "200"})
-	sim.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace, Workspace: "ws-one"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "210"})
-	sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 11}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
-	sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 12}, mitest.Fault{Status: 502, Body: mitest.BodyHTML})
-	sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 13}, mitest.Fault{Body: mitest.BodyTruncated})
+	sim.SetFault(mitest.Scope{Operation: client.OpListProjects, Workspace: "ws-two"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "200"})
+	sim.SetFault(mitest.Scope{Operation: client.OpGetWorkspace, Workspace: "ws-one"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "210"})
+	sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 11}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
+	sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 12}, mitest.Fault{Status: 502, Body: mitest.BodyHTML})
+	sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 13}, mitest.Fault{Body: mitest.BodyTruncated})
 
 	p := startExporter(t, baseEnv("NCLOUD_ACCESS_KEY="+ak, "NCLOUD_SECRET_KEY="+secret), nil,
 		"--mi.api-url="+sim.URL, "--log.level=debug", "--mi.max-attempts=2")
@@ -446,8 +447,8 @@ func TestMaxRequestsAndCoalescing(t *testing.T) {
 	for _, w := range inv.Workspaces {
 		pages += len(w.Projects) // at most 1000 assets each: one page
 	}
-	for op, want := range map[mitest.Operation]int64{
-		mitest.OpListWorkspaces: 1, mitest.OpListProjects: 2, mitest.OpGetWorkspace: 2, mitest.OpListAssets: int64(pages),
+	for op, want := range map[client.Operation]int64{
+		client.OpListWorkspaces: 1, client.OpListProjects: 2, client.OpGetWorkspace: 2, client.OpListAssets: int64(pages),
 	} {
 		if got := sim.Requests(op); got != want {
 			t.Errorf("simulator saw %d %s requests, want %d (one pass)", got, op, want)
@@ -528,7 +529,7 @@ func TestCredentialFilesRotation(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("new keys in use %v after the rotation", time.Since(rotated).Round(time.Millisecond))
-	if sim2.Requests(mitest.OpListAssets) == 0 {
+	if sim2.Requests(client.OpListAssets) == 0 {
 		t.Error("the API that accepts only the new key saw no asset-list request")
 	}
 	for _, s := range []string{sk1, sk2} {

@@ -1,43 +1,23 @@
 package client
 
-// Asset is one media asset as decoded from an asset-list page.
+import "github.com/mediaintel/mediaintel_exporter/client/internal/assetjson"
+
+// Asset is one media asset as decoded from an asset-list page: its ID
+// (HasID says whether it was sent), ProjectID, whether metaData was sent
+// (HasMeta) and metaData's Resolution and Format as sent, DurationMs
+// (HasDuration) and Size (HasSize), and the raw CreatedTime and UpdatedTime
+// strings, to be parsed with ParseTime. It is the record that the asset
+// scanner, package assetjson, fills; its fields are documented there.
 //
 // An Asset passed to a callback is only valid during that callback: its byte
 // slices point into the page buffer, which is reused for the next page. Copy
 // what must be kept. Any field may be absent in the API's answer; the Has*
 // fields say which were present (and not null).
-type Asset struct {
-	ID    int64
-	HasID bool
+type Asset = assetjson.Asset
 
-	ProjectID int64
-
-	// HasMeta is true when metaData was present and not null.
-	HasMeta bool
-	// Resolution is metaData.resolution as sent, e.g. "1920x1080".
-	Resolution []byte
-	// Format is metaData.format as sent (not lower-cased).
-	Format      []byte
-	DurationMs  int64
-	HasDuration bool
-	Size        int64
-	HasSize     bool
-
-	// CreatedTime and UpdatedTime are the raw ISO 8601 strings; parse them
-	// with ParseTime.
-	CreatedTime []byte
-	UpdatedTime []byte
-}
-
-// PageInfo is the paging part of a list answer.
-type PageInfo struct {
-	// TotalCount is result.totalCount as reported by the API.
-	TotalCount int64
-	// TotalPage is result.totalPage as reported by the API (uncapped).
-	TotalPage int64
-	// PageNo and PageSize are result.pageNo and result.pageSize.
-	PageNo   int64
-	PageSize int64
-	// Items is the number of entries in result.content.
-	Items int
-}
+// PageInfo is the paging part of a list answer: TotalCount, TotalPage
+// (uncapped), PageNo and PageSize are result.totalCount, result.totalPage,
+// result.pageNo and result.pageSize as the API reported them, and Items is
+// the number of entries in result.content. Its fields are documented in
+// package assetjson, which fills it for asset pages.
+type PageInfo = assetjson.PageInfo

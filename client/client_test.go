@@ -176,7 +176,7 @@ func TestNewValidatesConfig(t *testing.T) {
 // and checks the server never sees more connections than that.
 func TestMaxConnsBoundsConnections(t *testing.T) {
 	s := newServer(t, testInventory())
-	s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Latency: 30 * time.Millisecond})
+	s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Latency: 30 * time.Millisecond})
 	c := newClient(t, s.URL, func(cfg *client.Config) { cfg.MaxConns = 2 })
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -199,7 +199,7 @@ func TestMaxConnsBoundsConnections(t *testing.T) {
 	if n := s.MaxInFlight(); n > 2 || n < 1 {
 		t.Errorf("%d requests in flight at once, want 1 or 2", n)
 	}
-	if n := s.Requests(mitest.OpGetWorkspace); n != 8 {
+	if n := s.Requests(client.OpGetWorkspace); n != 8 {
 		t.Errorf("%d requests, want 8", n)
 	}
 }
@@ -285,7 +285,7 @@ func TestGatewayErrors(t *testing.T) {
 			t.Run(fmt.Sprintf("%d_%s_numeric=%v", g.HTTP, g.Code, numeric), func(t *testing.T) {
 				s.ClearFaults()
 				s.ResetCounters()
-				s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Status: g.HTTP, Body: mitest.BodyGateway, ErrorCode: g.Code, ErrorCodeNumeric: numeric})
+				s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Status: g.HTTP, Body: mitest.BodyGateway, ErrorCode: g.Code, ErrorCodeNumeric: numeric})
 				rec := &recorder{}
 				lim := &countingLimiter{}
 				c := newClient(t, s.URL, func(cfg *client.Config) { cfg.Observer, cfg.Limiter = rec, lim })
@@ -305,7 +305,7 @@ func TestGatewayErrors(t *testing.T) {
 				if retry {
 					wantReqs = 3
 				}
-				if n := s.Requests(mitest.OpGetWorkspace); n != int64(wantReqs) || e.Attempts != wantReqs {
+				if n := s.Requests(client.OpGetWorkspace); n != int64(wantReqs) || e.Attempts != wantReqs {
 					t.Errorf("%d requests, Attempts %d; want %d", n, e.Attempts, wantReqs)
 				}
 				statuses, retries := rec.get()
@@ -383,7 +383,7 @@ func TestErrorBodies(t *testing.T) {
 			s.ClearFaults()
 			s.ResetCounters()
 			if tt.fault != nil {
-				s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, *tt.fault)
+				s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, *tt.fault)
 			}
 			c := newClient(t, s.URL, func(cfg *client.Config) { cfg.MaxBodyBytes = tt.maxBody })
 			ws := tt.workspace
@@ -407,7 +407,7 @@ func TestErrorBodies(t *testing.T) {
 			if tt.retryable {
 				want = 3
 			}
-			if n := s.Requests(mitest.OpGetWorkspace); n != want {
+			if n := s.Requests(client.OpGetWorkspace); n != want {
 				t.Errorf("%d requests, want %d", n, want)
 			}
 		})
@@ -534,7 +534,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s.ClearFaults()
 			s.ResetCounters()
-			s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, tt.fault)
+			s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, tt.fault)
 			rec := &recorder{}
 			c := newClient(t, s.URL, func(cfg *client.Config) { cfg.Observer = rec })
 			ws, err := c.GetWorkspace(context.Background(), "alpha")
@@ -548,7 +548,7 @@ func TestRetries(t *testing.T) {
 					t.Errorf("err %v: attempts %d, want %d and %q", e, e.Attempts, tt.requests, tt.msg)
 				}
 			}
-			if n := s.Requests(mitest.OpGetWorkspace); n != tt.requests {
+			if n := s.Requests(client.OpGetWorkspace); n != tt.requests {
 				t.Errorf("%d requests, want %d", n, tt.requests)
 			}
 			statuses, retries := rec.get()
@@ -615,7 +615,7 @@ func TestRetryAfter(t *testing.T) {
 	t.Run("seconds", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, testInventory())
-		s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "410", RetryAfter: "1", Times: 1})
+		s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "410", RetryAfter: "1", Times: 1})
 		c := newClient(t, s.URL)
 		start := time.Now()
 		if _, err := c.GetWorkspace(context.Background(), "alpha"); err != nil {
@@ -624,7 +624,7 @@ func TestRetryAfter(t *testing.T) {
 		if d := time.Since(start); d < time.Second || d > 3*time.Second {
 			t.Errorf("call took %v, want the 1 s of Retry-After", d)
 		}
-		if n := s.Requests(mitest.OpGetWorkspace); n != 2 {
+		if n := s.Requests(client.OpGetWorkspace); n != 2 {
 			t.Errorf("%d requests, want 2", n)
 		}
 	})
@@ -633,7 +633,7 @@ func TestRetryAfter(t *testing.T) {
 		s := newServer(t, testInventory())
 		start := time.Now()
 		date := start.Add(2 * time.Second).UTC().Format(http.TimeFormat) // at least 1 s away
-		s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Status: 503, RetryAfter: date, Times: 1})
+		s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Status: 503, RetryAfter: date, Times: 1})
 		c := newClient(t, s.URL)
 		if _, err := c.GetWorkspace(context.Background(), "alpha"); err != nil {
 			t.Fatal(err)
@@ -645,7 +645,7 @@ func TestRetryAfter(t *testing.T) {
 	t.Run("unparsable ignored", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, testInventory())
-		s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Status: 503, RetryAfter: "soon", Times: 1})
+		s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Status: 503, RetryAfter: "soon", Times: 1})
 		c := newClient(t, s.URL)
 		start := time.Now()
 		if _, err := c.GetWorkspace(context.Background(), "alpha"); err != nil {
@@ -658,7 +658,7 @@ func TestRetryAfter(t *testing.T) {
 	t.Run("past the deadline", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, testInventory())
-		s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "400", RetryAfter: "30"})
+		s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "400", RetryAfter: "30"})
 		c := newClient(t, s.URL)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -671,14 +671,14 @@ func TestRetryAfter(t *testing.T) {
 		if e.StatusCode != 429 || !strings.Contains(e.Error(), "no time left") || !strings.Contains(e.Error(), "Quota Exceeded") {
 			t.Errorf("err = %v", err)
 		}
-		if n := s.Requests(mitest.OpGetWorkspace); n != 1 {
+		if n := s.Requests(client.OpGetWorkspace); n != 1 {
 			t.Errorf("%d requests, want 1", n)
 		}
 	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, testInventory())
-		s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", RetryAfter: "2"})
+		s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", RetryAfter: "2"})
 		rec := &recorder{}
 		c := newClient(t, s.URL, func(cfg *client.Config) { cfg.Observer = rec })
 		ctx, cancel := context.WithCancel(context.Background())
@@ -692,7 +692,7 @@ func TestRetryAfter(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || e.StatusCode != 429 {
 			t.Errorf("err = %v", err)
 		}
-		if n := s.Requests(mitest.OpGetWorkspace); n != 1 {
+		if n := s.Requests(client.OpGetWorkspace); n != 1 {
 			t.Errorf("%d requests, want 1", n)
 		}
 	})
@@ -746,7 +746,7 @@ func TestDeadline(t *testing.T) {
 // when it fails no request is sent.
 func TestLimiterPerAttempt(t *testing.T) {
 	s := newServer(t, testInventory())
-	s.SetFault(mitest.Scope{Operation: mitest.OpListProjects}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 2})
+	s.SetFault(mitest.Scope{Operation: client.OpListProjects}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 2})
 	lim := &countingLimiter{}
 	c := newClient(t, s.URL, func(cfg *client.Config) { cfg.Limiter = lim })
 	if _, err := c.ListProjects(context.Background(), "alpha"); err != nil {
@@ -771,7 +771,7 @@ func TestLimiterPerAttempt(t *testing.T) {
 	// With the real limiter: throttles slow it down.
 	s.ClearFaults()
 	s.ResetCounters()
-	s.SetFault(mitest.Scope{Operation: mitest.OpListProjects}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 1})
+	s.SetFault(mitest.Scope{Operation: client.OpListProjects}, mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 1})
 	al := client.NewAdaptiveLimiter(1000, 10)
 	c = newClient(t, s.URL, func(cfg *client.Config) { cfg.Limiter = al })
 	if _, err := c.ListProjects(context.Background(), "alpha"); err != nil {

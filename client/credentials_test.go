@@ -119,7 +119,7 @@ func TestUnauthorizedErrorHasNoSecret(t *testing.T) {
 			t.Errorf("401 error %q does not mention %q", msg, want)
 		}
 	}
-	if n := s.Requests(mitest.OpGetWorkspace); n != 1 {
+	if n := s.Requests(client.OpGetWorkspace); n != 1 {
 		t.Errorf("a 401 was sent %d times, want 1 (not retried)", n)
 	}
 }

@@ -79,7 +79,7 @@ func TestGateHeldOnlyWhileInFlight(t *testing.T) {
 	}
 
 	// Each attempt takes the gate afresh and gives it back, also on errors.
-	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Status: 503, Times: 2})
+	s.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Status: 503, Times: 2})
 	if _, err := c.AssetPage(ctx, "gate-ws", 1, 1, func(*client.Asset) {}); err != nil {
 		t.Fatal(err)
 	}

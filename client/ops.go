@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client/internal/assetjson"
 )
 
 // Workspace is one workspace as listed, plus its details when read with
@@ -283,7 +285,7 @@ func (c *Client) assetPage(ctx context.Context, workspace string, projectID int6
 		handle: func(body []byte) error {
 			d := c.getDecoder()
 			defer c.decoders.Put(d)
-			env, err := d.decode(body, fn)
+			env, err := d.Decode(body, fn)
 			if err != nil {
 				return err
 			}
@@ -303,9 +305,9 @@ func (c *Client) assetPage(ctx context.Context, workspace string, projectID int6
 	return info, err
 }
 
-func (c *Client) getDecoder() *assetDecoder {
-	if d, ok := c.decoders.Get().(*assetDecoder); ok {
+func (c *Client) getDecoder() *assetjson.Decoder {
+	if d, ok := c.decoders.Get().(*assetjson.Decoder); ok {
 		return d
 	}
-	return &assetDecoder{}
+	return &assetjson.Decoder{}
 }

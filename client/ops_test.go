@@ -40,7 +40,7 @@ func TestListWorkspacesPages(t *testing.T) {
 	if want := []string{"alpha", "beta", "gamma-01", "delta", "epsilon"}; !slices.Equal(names, want) {
 		t.Errorf("names %v, want %v", names, want)
 	}
-	if n := s.Requests(mitest.OpListWorkspaces); n != 3 {
+	if n := s.Requests(client.OpListWorkspaces); n != 3 {
 		t.Errorf("%d requests for 5 workspaces at 2 a page, want 3", n)
 	}
 	a := got[0]
@@ -67,15 +67,15 @@ func TestListWorkspacesPages(t *testing.T) {
 	// One page of 1000.
 	s.ResetCounters()
 	c = newClient(t, s.URL)
-	if got, err := c.ListWorkspaces(context.Background()); err != nil || len(got) != 5 || s.Requests(mitest.OpListWorkspaces) != 1 {
-		t.Errorf("default page size: %d workspaces, %v, %d requests", len(got), err, s.Requests(mitest.OpListWorkspaces))
+	if got, err := c.ListWorkspaces(context.Background()); err != nil || len(got) != 5 || s.Requests(client.OpListWorkspaces) != 1 {
+		t.Errorf("default page size: %d workspaces, %v, %d requests", len(got), err, s.Requests(client.OpListWorkspaces))
 	}
 
 	// An empty account.
 	s.SetInventory(&mitest.Inventory{})
 	s.ResetCounters()
-	if got, err := c.ListWorkspaces(context.Background()); err != nil || len(got) != 0 || s.Requests(mitest.OpListWorkspaces) != 1 {
-		t.Errorf("empty account: %v, %v, %d requests", got, err, s.Requests(mitest.OpListWorkspaces))
+	if got, err := c.ListWorkspaces(context.Background()); err != nil || len(got) != 0 || s.Requests(client.OpListWorkspaces) != 1 {
+		t.Errorf("empty account: %v, %v, %d requests", got, err, s.Requests(client.OpListWorkspaces))
 	}
 }
 
@@ -106,7 +106,7 @@ func TestListWorkspacesErrors(t *testing.T) {
 	})
 	t.Run("failing second page", func(t *testing.T) {
 		s := newServer(t, testInventory())
-		s.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces, Page: 2}, mitest.Fault{Status: 400, Body: mitest.BodyMI})
+		s.SetFault(mitest.Scope{Operation: client.OpListWorkspaces, Page: 2}, mitest.Fault{Status: 400, Body: mitest.BodyMI})
 		c := newClient(t, s.URL, func(cfg *client.Config) { cfg.PageSize = 2 })
 		got, err := c.ListWorkspaces(context.Background())
 		e := asError(t, err)
@@ -116,20 +116,20 @@ func TestListWorkspacesErrors(t *testing.T) {
 	})
 	t.Run("lying totalPage", func(t *testing.T) {
 		s := newServer(t, testInventory())
-		s.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces}, mitest.Fault{LyingTotalPage: 1e9})
+		s.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, mitest.Fault{LyingTotalPage: 1e9})
 		c := newClient(t, s.URL, func(cfg *client.Config) { cfg.PageSize = 2 })
 		got, err := c.ListWorkspaces(context.Background())
-		if err != nil || len(got) != 5 || s.Requests(mitest.OpListWorkspaces) != 3 {
-			t.Errorf("%d workspaces, %v, %d requests", len(got), err, s.Requests(mitest.OpListWorkspaces))
+		if err != nil || len(got) != 5 || s.Requests(client.OpListWorkspaces) != 3 {
+			t.Errorf("%d workspaces, %v, %d requests", len(got), err, s.Requests(client.OpListWorkspaces))
 		}
 	})
 	t.Run("string totalCount", func(t *testing.T) {
 		s := newServer(t, testInventory())
-		s.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces}, mitest.Fault{Body: mitest.BodyWrongTypes})
+		s.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, mitest.Fault{Body: mitest.BodyWrongTypes})
 		c := newClient(t, s.URL, func(cfg *client.Config) { cfg.PageSize = 2 })
 		got, err := c.ListWorkspaces(context.Background())
-		if err != nil || len(got) != 5 || s.Requests(mitest.OpListWorkspaces) != 3 {
-			t.Errorf("%d workspaces, %v, %d requests", len(got), err, s.Requests(mitest.OpListWorkspaces))
+		if err != nil || len(got) != 5 || s.Requests(client.OpListWorkspaces) != 3 {
+			t.Errorf("%d workspaces, %v, %d requests", len(got), err, s.Requests(client.OpListWorkspaces))
 		}
 	})
 }
@@ -149,7 +149,7 @@ func TestGetWorkspace(t *testing.T) {
 		t.Errorf("beta: %+v, %v", w, err)
 	}
 	// monthlyAnalysisCount as a string, code as a number.
-	s.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace}, mitest.Fault{Body: mitest.BodyWrongTypes})
+	s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Body: mitest.BodyWrongTypes})
 	if w, err := c.GetWorkspace(context.Background(), "alpha"); err != nil || w.MonthlyAnalysisCount != 42 || !w.HasMonthly {
 		t.Errorf("wrong types: %+v, %v", w, err)
 	}
@@ -231,10 +231,10 @@ func TestListProjects(t *testing.T) {
 			t.Errorf("project %d: %+v, want %+v", i, ps[i], want[i])
 		}
 	}
-	if n := s.Requests(mitest.OpListProjects); n != 1 {
+	if n := s.Requests(client.OpListProjects); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
-	s.SetFault(mitest.Scope{Operation: mitest.OpListProjects}, mitest.Fault{Body: mitest.BodyWrongTypes})
+	s.SetFault(mitest.Scope{Operation: client.OpListProjects}, mitest.Fault{Body: mitest.BodyWrongTypes})
 	if ps, err := c.ListProjects(context.Background(), "alpha"); err != nil || len(ps) != 3 || ps[2].ID != 13 {
 		t.Errorf("projectId as string: %+v, %v", ps, err)
 	}
@@ -326,7 +326,7 @@ func TestAssetPage(t *testing.T) {
 
 func TestAssetPageWrongPageNo(t *testing.T) {
 	s := newServer(t, testInventory())
-	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{WrongPageNo: true})
+	s.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{WrongPageNo: true})
 	c := newClient(t, s.URL, func(cfg *client.Config) { cfg.PageSize = 10 })
 	_, err := c.AssetPage(context.Background(), "alpha", 12, 2, func(*client.Asset) {})
 	e := asError(t, err)
@@ -357,19 +357,19 @@ func TestAssetPageBodies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s.ClearFaults()
 			s.ResetCounters()
-			s.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, tt.fault)
+			s.SetFault(mitest.Scope{Operation: client.OpListAssets}, tt.fault)
 			_, err := c.AssetPage(context.Background(), "alpha", 12, 1, func(*client.Asset) {})
 			e := asError(t, err)
 			if !strings.Contains(e.Message, tt.msg) || e.StatusCode != 200 || e.Retryable {
 				t.Errorf("err = %v (message %q)", err, e.Message)
 			}
-			if n := s.Requests(mitest.OpListAssets); n != 1 {
+			if n := s.Requests(client.OpListAssets); n != 1 {
 				t.Errorf("%d requests, want 1", n)
 			}
 		})
 	}
 	s.ClearFaults()
-	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Body: mitest.BodyWrongTypes})
+	s.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Body: mitest.BodyWrongTypes})
 	n := 0
 	if info, err := c.AssetPage(context.Background(), "alpha", 12, 1, func(a *client.Asset) {
 		if a.HasSize {
@@ -399,17 +399,17 @@ func TestListAssets(t *testing.T) {
 		t.Errorf("empty project: %+v, %v, %d requests", first, err, s.RequestsFor("alpha", 13))
 	}
 	// A lying totalPage does not make the client loop.
-	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 13}, mitest.Fault{LyingTotalPage: 1e9})
+	s.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 13}, mitest.Fault{LyingTotalPage: 1e9})
 	if _, err := listAssets(context.Background(), c, "alpha", 13, func(*client.Asset) {}); err != nil || s.RequestsFor("alpha", 13) != 2 {
 		t.Errorf("lying totalPage: %v, %d requests", err, s.RequestsFor("alpha", 13))
 	}
-	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 12}, mitest.Fault{LyingTotalPage: 1e9})
+	s.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 12}, mitest.Fault{LyingTotalPage: 1e9})
 	s.ResetCounters()
 	if _, err := listAssets(context.Background(), c, "alpha", 12, func(*client.Asset) {}); err != nil || s.RequestsFor("alpha", 12) != 3 {
 		t.Errorf("lying totalPage: %v, %d requests", err, s.RequestsFor("alpha", 12))
 	}
 	// A failing page fails the listing.
-	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 12, Page: 3}, mitest.Fault{Status: 400, Body: mitest.BodyMI})
+	s.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 12, Page: 3}, mitest.Fault{Status: 400, Body: mitest.BodyMI})
 	if _, err := listAssets(context.Background(), c, "alpha", 12, func(*client.Asset) {}); err == nil || asError(t, err).Target != "workspace=alpha project=12 page=3" {
 		t.Errorf("failing page 3: %v", err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
-// TestSignVector is the test vector of API.md.
+// TestSignVector is the test vector of docs/api.md.
 func TestSignVector(t *testing.T) {
 	got := client.Sign("GET", "/api/v1/workspaces/my-workspace/projects/1234/assets?pageNum=1&pageSize=100",
 		1745398164000, testAccessKey, testSecretKey)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
 // servedBytes fetches every list of every workspace of s, all pages, and
@@ -189,7 +191,7 @@ func TestSyntheticMillionPage1000(t *testing.T) {
 	}
 
 	// The encoder itself barely allocates.
-	ri := reqInfo{op: OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true, page: 1000}
+	ri := reqInfo{op: client.OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true, page: 1000}
 	buf := make([]byte, 0, 1<<20)
 	allocs := testing.AllocsPerRun(5, func() {
 		_, b := s.answer(buf[:0], &ri, paging{num: 1000, size: 1000}, nil)
@@ -259,7 +261,7 @@ func BenchmarkAssetPageEncode(b *testing.B) {
 	}}}}
 	s := NewServer(inv)
 	defer s.Close()
-	ri := reqInfo{op: OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true}
+	ri := reqInfo{op: client.OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true}
 	buf := make([]byte, 0, 1<<20)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -301,7 +303,7 @@ func BenchmarkAssetPageDecodeJSON(b *testing.B) {
 	}}}}
 	s := NewServer(inv)
 	defer s.Close()
-	ri := reqInfo{op: OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true}
+	ri := reqInfo{op: client.OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true}
 	_, page := s.answer(nil, &ri, paging{num: 1, size: 1000}, nil)
 	type asset struct {
 		AssetID  int64  `json:"assetId"`

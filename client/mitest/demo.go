@@ -3,6 +3,8 @@ package mitest
 import (
 	"strconv"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
 // Coordinates of the demo project whose asset list always fails, and of
@@ -106,7 +108,7 @@ var DemoFault = Fault{Status: 503, Body: BodyGateway, ErrorCode: "500"}
 // DemoUploadEvery until it is closed.
 func NewDemoServer(opts ...Option) *Server {
 	s := NewServer(DemoInventory(), opts...)
-	s.SetFault(Scope{Operation: OpListAssets, Workspace: DemoFailingWorkspace, ProjectID: DemoFailingProject}, DemoFault)
+	s.SetFault(Scope{Operation: client.OpListAssets, Workspace: DemoFailingWorkspace, ProjectID: DemoFailingProject}, DemoFault)
 	s.bg.Go(func() {
 		t := time.NewTicker(DemoUploadEvery)
 		defer t.Stop()

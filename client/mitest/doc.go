@@ -1,12 +1,16 @@
 // Package mitest is a strict simulator of the NAVER Cloud Platform Media
 // Intelligence API: a real HTTP server on 127.0.0.1, in the spirit of
 // net/http/httptest, used by tests, benchmarks and the exporter's --demo mode.
+// It is not test-only code: it ships in the exporter binary, which runs it
+// in-process for --demo (NewDemoServer).
 //
-// It answers the four read calls the exporter makes (list workspaces,
-// workspace details, list projects, list assets) with the documented JSON
-// shapes, and it is as strict as the API Gateway: every request must be
-// signed (signature v2) with known credentials and a timestamp within five
-// minutes of the server clock, and paging parameters must be in range.
+// It answers the six read calls the exporter makes, named by client's
+// operations (see docs/api.md): list workspaces, workspace details, list
+// projects, list assets, and an asset's import status (get_import_status)
+// and analysis status (get_analysis_status), with the documented JSON
+// shapes. It is as strict as the API Gateway: every request must be signed
+// (signature v2) with known credentials and a timestamp within five minutes
+// of the server clock, and paging parameters must be in range.
 //
 // In tests:
 //
@@ -14,17 +18,19 @@
 //		Workspaces: 2, ProjectsPerWorkspace: 3, AssetsPerProject: 2500,
 //	}))
 //	defer s.Close()
-//	s.SetFault(mitest.Scope{Operation: mitest.OpListAssets, Page: 2},
+//	s.SetFault(mitest.Scope{Operation: client.OpListAssets, Page: 2},
 //		mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "420", Times: 1})
 //	// point the client at s.URL with mitest.DefaultAccessKey and
-//	// mitest.DefaultSecretKey, then check s.Requests(mitest.OpListAssets)...
+//	// mitest.DefaultSecretKey, then check s.Requests(client.OpListAssets)...
 //
 // Faults (SetFault) inject latency, hangs, error statuses with every body
 // shape the service and its proxies produce, truncated, malformed or huge
 // bodies, connection resets, and lists that shift or lie about their paging.
 //
 // For the demo, NewDemoServer serves DemoInventory, in which one project
-// (DemoFailingWorkspace, DemoFailingProject) always fails.
+// (DemoFailingWorkspace, DemoFailingProject) always fails and one
+// (DemoStuckWorkspace, DemoStuckProject) has a stuck analysis queue, while
+// new assets arrive every DemoUploadEvery.
 //
 // For benchmarks, SyntheticAssets generates assets on the fly, so a project
 // of a million assets costs no memory, and pages are encoded without

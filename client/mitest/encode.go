@@ -211,86 +211,105 @@ func member(b []byte, n *int, key string) []byte {
 // the encoder can also send what encoding/json would not (null for any
 // field, invalid UTF-8 as is) for the fault tests.
 func appendAssetJSON(b []byte, f *assetFields, o encOpts) []byte {
+	w := assetWriter{f: f}
 	b = append(b, '{')
-	n := 0
-	num := func(b []byte, key string, m FieldMask, v int64, quoted bool) []byte {
-		switch f.state(m) {
-		case 1:
-			b = member(b, &n, key)
-			if quoted {
-				b = append(b, '"')
-				b = strconv.AppendInt(b, v, 10)
-				return append(b, '"')
-			}
-			return strconv.AppendInt(b, v, 10)
-		case 2:
-			return append(member(b, &n, key), "null"...)
-		}
-		return b
-	}
-	str := func(b []byte, key string, m FieldMask, v string) []byte {
-		switch f.state(m) {
-		case 1:
-			b = member(b, &n, key)
-			if f.safe {
-				b = append(b, '"')
-				b = append(b, v...)
-				return append(b, '"')
-			}
-			return appendJSONString(b, v)
-		case 2:
-			return append(member(b, &n, key), "null"...)
-		}
-		return b
-	}
-	sv := func(b []byte, key string, m FieldMask, v *sval) []byte {
-		switch f.state(m) {
-		case 1:
-			return appendSval(member(b, &n, key), v, f.safe)
-		case 2:
-			return append(member(b, &n, key), "null"...)
-		}
-		return b
-	}
-	tv := func(b []byte, key string, m FieldMask, v *tval) []byte {
-		switch f.state(m) {
-		case 1:
-			b = member(b, &n, key)
-			if v.synth {
-				b = append(b, '"')
-				b = appendISOTime(b, v.unix, v.zone)
-				return append(b, '"')
-			}
-			return appendJSONString(b, v.s)
-		case 2:
-			return append(member(b, &n, key), "null"...)
-		}
-		return b
-	}
-
-	b = num(b, `"assetId":`, FieldAssetID, f.id, false)
-	b = sv(b, `"fileName":`, FieldFileName, &f.fileName)
-	b = num(b, `"projectId":`, FieldProjectID, f.projectID, false)
+	b = w.num(b, `"assetId":`, FieldAssetID, f.id, false)
+	b = w.sv(b, `"fileName":`, FieldFileName, &f.fileName)
+	b = w.num(b, `"projectId":`, FieldProjectID, f.projectID, false)
 	switch f.state(FieldMetaData) {
 	case 1:
-		b = member(b, &n, `"metaData":{`)
-		outer := n
-		n = 0
-		b = str(b, `"resolution":`, FieldResolution, f.res)
-		b = num(b, `"durationMs":`, FieldDurationMs, f.durationMs, false)
-		b = num(b, `"size":`, FieldSize, f.size, o.wrongTypes)
-		b = str(b, `"format":`, FieldFormat, f.format)
+		b = member(b, &w.n, `"metaData":{`)
+		outer := w.n
+		w.n = 0
+		b = w.str(b, `"resolution":`, FieldResolution, f.res)
+		b = w.num(b, `"durationMs":`, FieldDurationMs, f.durationMs, false)
+		b = w.num(b, `"size":`, FieldSize, f.size, o.wrongTypes)
+		b = w.str(b, `"format":`, FieldFormat, f.format)
 		b = append(b, '}')
-		n = outer
+		w.n = outer
 	case 2:
-		b = append(member(b, &n, `"metaData":`), "null"...)
+		b = append(member(b, &w.n, `"metaData":`), "null"...)
 	}
-	b = sv(b, `"key":`, FieldKey, &f.key)
-	b = str(b, `"createUserName":`, FieldCreateUserName, f.createUser)
-	b = tv(b, `"createdTime":`, FieldCreatedTime, &f.created)
-	b = str(b, `"updateUserName":`, FieldUpdateUserName, f.updateUser)
-	b = tv(b, `"updatedTime":`, FieldUpdatedTime, &f.updated)
+	b = w.sv(b, `"key":`, FieldKey, &f.key)
+	b = w.str(b, `"createUserName":`, FieldCreateUserName, f.createUser)
+	b = w.tv(b, `"createdTime":`, FieldCreatedTime, &f.created)
+	b = w.str(b, `"updateUserName":`, FieldUpdateUserName, f.updateUser)
+	b = w.tv(b, `"updatedTime":`, FieldUpdatedTime, &f.updated)
 	return append(b, '}')
+}
+
+// assetWriter writes the members of one asset's object (and of its
+// metaData): each method appends a member of the given kind when f holds
+// it, or null when f says null, and nothing when it is absent.
+type assetWriter struct {
+	f *assetFields
+	n int // members written so far in the object being written
+}
+
+// start begins the member for the field m: it appends key (the quoted key
+// and its colon) and reports true when the value is to follow, appends
+// key and null for a null field, and nothing for an absent one.
+func (w *assetWriter) start(b []byte, key string, m FieldMask) ([]byte, bool) {
+	st := w.f.state(m)
+	if st == 0 {
+		return b, false
+	}
+	b = member(b, &w.n, key)
+	if st == 2 {
+		return append(b, "null"...), false
+	}
+	return b, true
+}
+
+// num writes an integer member, in quotes when quoted.
+func (w *assetWriter) num(b []byte, key string, m FieldMask, v int64, quoted bool) []byte {
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
+	}
+	if quoted {
+		b = append(b, '"')
+		b = strconv.AppendInt(b, v, 10)
+		return append(b, '"')
+	}
+	return strconv.AppendInt(b, v, 10)
+}
+
+// str writes a string member.
+func (w *assetWriter) str(b []byte, key string, m FieldMask, v string) []byte {
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
+	}
+	if w.f.safe {
+		b = append(b, '"')
+		b = append(b, v...)
+		return append(b, '"')
+	}
+	return appendJSONString(b, v)
+}
+
+// sv writes a member whose string is an sval.
+func (w *assetWriter) sv(b []byte, key string, m FieldMask, v *sval) []byte {
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
+	}
+	return appendSval(b, v, w.f.safe)
+}
+
+// tv writes a time member.
+func (w *assetWriter) tv(b []byte, key string, m FieldMask, v *tval) []byte {
+	b, ok := w.start(b, key, m)
+	if !ok {
+		return b
+	}
+	if v.synth {
+		b = append(b, '"')
+		b = appendISOTime(b, v.unix, v.zone)
+		return append(b, '"')
+	}
+	return appendJSONString(b, v.s)
 }
 
 func appendSval(b []byte, v *sval, safe bool) []byte {

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
 // GatewayError is one row of the NCP API Gateway error catalogue.
@@ -88,7 +90,7 @@ const DefaultHugeBytes = 64 << 20
 // everything. A Workspace only matches operations on a workspace, a ProjectID
 // only asset lists, a Page only paged operations with that pageNum.
 type Scope struct {
-	Operation Operation
+	Operation client.Operation
 	Workspace string
 	ProjectID int64
 	Page      int
@@ -113,7 +115,7 @@ func (sc Scope) specificity() int {
 
 // reqInfo is what fault matching knows of a request.
 type reqInfo struct {
-	op        Operation
+	op        client.Operation
 	workspace string
 	projectID int64
 	hasPID    bool

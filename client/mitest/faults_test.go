@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
 const assetsURI = "/api/v1/workspaces/ws-one/projects/10/assets?pageNum=1&pageSize=2"
 
 func TestFaultBodies(t *testing.T) {
-	scope := Scope{Operation: OpListAssets, Workspace: "ws-one", ProjectID: 10}
+	scope := Scope{Operation: client.OpListAssets, Workspace: "ws-one", ProjectID: 10}
 	tests := []struct {
 		name   string
 		fault  Fault
@@ -164,7 +166,7 @@ func TestFaultGates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewServer(smallInventory(0))
 			defer s.Close()
-			s.SetFault(Scope{Operation: OpListAssets}, tc.fault)
+			s.SetFault(Scope{Operation: client.OpListAssets}, tc.fault)
 			var got strings.Builder
 			for range len(tc.want) {
 				resp, _ := fetch(t, s, assetsURI)
@@ -206,8 +208,8 @@ func TestFaultScopes(t *testing.T) {
 	defer s.Close()
 	s.SetFault(Scope{}, Fault{Status: 500})
 	s.SetFault(Scope{Workspace: "ws-one"}, Fault{Status: 502})
-	s.SetFault(Scope{Operation: OpListAssets, Workspace: "ws-one", ProjectID: 11}, Fault{Status: 503})
-	s.SetFault(Scope{Operation: OpListAssets, Page: 2}, Fault{Status: 504})
+	s.SetFault(Scope{Operation: client.OpListAssets, Workspace: "ws-one", ProjectID: 11}, Fault{Status: 503})
+	s.SetFault(Scope{Operation: client.OpListAssets, Page: 2}, Fault{Status: 504})
 	tests := []struct {
 		uri    string
 		status int

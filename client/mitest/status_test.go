@@ -74,8 +74,8 @@ func TestStatusEndpoints(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("unsigned: %d", resp.StatusCode)
 	}
-	if s.Requests(OpImportStatus) != 16 || s.Requests(OpAnalysisStatus) != 3 {
-		t.Errorf("counted %d import and %d analysis requests", s.Requests(OpImportStatus), s.Requests(OpAnalysisStatus))
+	if s.Requests(client.OpImportStatus) != 16 || s.Requests(client.OpAnalysisStatus) != 3 {
+		t.Errorf("counted %d import and %d analysis requests", s.Requests(client.OpImportStatus), s.Requests(client.OpAnalysisStatus))
 	}
 }
 

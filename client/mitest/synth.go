@@ -167,7 +167,8 @@ var extCache = func() map[string]string {
 	return m
 }()
 
-// synthFields fills f with generated asset number idx.
+// synthFields fills f with generated asset number idx. The helpers draw
+// from r in turn, so the order of the calls is part of the generated data.
 func synthFields(seed, idx, id, projectID int64, f *assetFields) {
 	r := prng{s: mix64(uint64(seed)) ^ mix64(uint64(idx)+0x243f6a8885a308d3)}
 	// All generated strings come from the tables above and need no escaping.
@@ -175,20 +176,31 @@ func synthFields(seed, idx, id, projectID int64, f *assetFields) {
 	f.present = FieldAssetID | FieldProjectID | FieldFileName | FieldKey |
 		FieldCreateUserName | FieldCreatedTime | FieldUpdateUserName | FieldUpdatedTime
 
-	var fi *formatInfo
-	switch v := r.n(1000); {
-	case v < 700:
-		fi = &videoFormats[weighted(&r, videoWeights)]
-	case v < 970:
-		fi = &imageFormats[weighted(&r, imageWeights)]
-	default:
-		fi = &oddFormats[r.n(len(oddFormats))]
-	}
+	fi := synthFormat(&r)
 	np := fi.names[r.n(len(fi.names))]
 	ext := extCache[fi.format]
 	f.fileName = sval{s: np.file, num: idx, suffix: ext}
 	f.key = sval{s: np.key, num: idx, suffix: ext}
+	synthMeta(&r, fi, f)
+	synthOddities(&r, f)
+	synthUsersAndTimes(&r, idx, f)
+}
 
+// synthFormat picks the format of a generated asset: 70% video, 27%
+// image, 3% odd.
+func synthFormat(r *prng) *formatInfo {
+	switch v := r.n(1000); {
+	case v < 700:
+		return &videoFormats[weighted(r, videoWeights)]
+	case v < 970:
+		return &imageFormats[weighted(r, imageWeights)]
+	default:
+		return &oddFormats[r.n(len(oddFormats))]
+	}
+}
+
+// synthMeta fills the metaData of a generated asset of format fi.
+func synthMeta(r *prng, fi *formatInfo, f *assetFields) {
 	// metaData: 1% absent, 1% null.
 	switch v := r.n(100); {
 	case v == 0:
@@ -200,7 +212,7 @@ func synthFields(seed, idx, id, projectID int64, f *assetFields) {
 	f.format = fi.format
 	switch fi.kind {
 	case kindVideo:
-		f.res = videoResolutions[weighted(&r, videoResWeights)]
+		f.res = videoResolutions[weighted(r, videoResWeights)]
 		f.size = r.logUniform(1_000_000, 10_000_000_000)
 		f.durationMs = r.logUniform(1000, 6*3600*1000)
 		f.present |= FieldDurationMs
@@ -214,7 +226,10 @@ func synthFields(seed, idx, id, projectID int64, f *assetFields) {
 		f.size = r.logUniform(1000, 1_000_000_000)
 		f.present &^= FieldResolution
 	}
-	// A few odd fields.
+}
+
+// synthOddities leaves out or nulls a field in 3.5% of generated assets.
+func synthOddities(r *prng, f *assetFields) {
 	switch r.n(200) {
 	case 0:
 		f.present &^= FieldResolution
@@ -231,7 +246,12 @@ func synthFields(seed, idx, id, projectID int64, f *assetFields) {
 	case 6:
 		f.null |= FieldUpdatedTime
 	}
+}
 
+// synthUsersAndTimes fills the user names and times of generated asset
+// number idx: created a minute apart from synthEpoch, updated a second
+// later or (30%) up to 90 days later.
+func synthUsersAndTimes(r *prng, idx int64, f *assetFields) {
 	u := userNames[r.n(len(userNames))]
 	f.createUser = u
 	if r.n(4) == 0 {

@@ -9,6 +9,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
@@ -39,7 +40,7 @@ func TestCache(t *testing.T) {
 			t.Errorf("%s: cache hits %v, misses %v; want %v, %v", step, h, m, hits, misses)
 		}
 	}
-	discovery := opCounts{mitest.OpListWorkspaces: 1, mitest.OpGetWorkspace: 2, mitest.OpListProjects: 2, mitest.OpListAssets: 0}
+	discovery := opCounts{client.OpListWorkspaces: 1, client.OpGetWorkspace: 2, client.OpListProjects: 2, client.OpListAssets: 0}
 	victim := inv.Workspaces[1].Projects[1]
 	victimWS := inv.Workspaces[1].Name
 
@@ -75,7 +76,7 @@ func TestCache(t *testing.T) {
 	// After the TTL every project is listed again; one fails.
 	time.Sleep(ttl)
 	e.sim.ResetCounters()
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: victim.ID}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: victim.ID}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
 	third := scrape("scrape after the TTL")
 	checkCacheCounts("scrape after the TTL", third, nProjects, 2*nProjects)
 	eachProject(inv, func(ws string, p *mitest.Project) {
@@ -106,7 +107,7 @@ func TestCache(t *testing.T) {
 	e.sim.ResetCounters()
 	fourth := scrape("scrape after the fault cleared")
 	checkCacheCounts("scrape after the fault cleared", fourth, 2*nProjects-1, 2*nProjects+1)
-	if got := e.sim.Requests(mitest.OpListAssets); got != pagesOf(victim, 10) || e.sim.RequestsFor(victimWS, victim.ID) != got {
+	if got := e.sim.Requests(client.OpListAssets); got != pagesOf(victim, 10) || e.sim.RequestsFor(victimWS, victim.ID) != got {
 		t.Errorf("after the fault cleared: %d asset-list calls (%d for the failed project), want %d for it alone", got, e.sim.RequestsFor(victimWS, victim.ID), pagesOf(victim, 10))
 	}
 	if fmt.Sprint(assetFigures(fourth, victimWS, victim.ID)) != fmt.Sprint(assetFigures(first, victimWS, victim.ID)) {

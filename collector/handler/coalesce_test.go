@@ -10,6 +10,7 @@ import (
 
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
@@ -26,12 +27,12 @@ func TestCoalescedScrapes(t *testing.T) {
 			e := newEnv(t, inv, envOpts{pageSize: 10, opts: handler.Options{MaxInFlight: 32}})
 			// The workspace list is slow, so the others arrive while the
 			// first scrape's pass is still running.
-			e.sim.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces}, mitest.Fault{Latency: 300 * time.Millisecond})
+			e.sim.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, mitest.Fault{Latency: 300 * time.Millisecond})
 
 			results := make([]scrapeResult, n)
 			var wg sync.WaitGroup
 			wg.Go(func() { results[0] = e.fetch(context.Background(), "/metrics", "10") })
-			testutil.Eventually(t, 5*time.Second, "the first pass to start", func() bool { return e.sim.Requests(mitest.OpListWorkspaces) == 1 })
+			testutil.Eventually(t, 5*time.Second, "the first pass to start", func() bool { return e.sim.Requests(client.OpListWorkspaces) == 1 })
 			for i := 1; i < n; i++ {
 				wg.Go(func() { results[i] = e.fetch(context.Background(), "/metrics", "10") })
 			}
@@ -48,7 +49,7 @@ func TestCoalescedScrapes(t *testing.T) {
 			if single := countOps(e.sim); fmt.Sprint(single) != fmt.Sprint(pass) || e.sim.TotalRequests() != total {
 				t.Errorf("%d overlapping scrapes sent %v (%d requests); one scrape alone sends %v (%d)", n, pass, total, single, e.sim.TotalRequests())
 			}
-			if pass[mitest.OpListWorkspaces] != 1 || pass[mitest.OpListAssets] != 6*3 {
+			if pass[client.OpListWorkspaces] != 1 || pass[client.OpListAssets] != 6*3 {
 				t.Errorf("API calls %v; want 1 workspace list and 18 asset pages", pass)
 			}
 
@@ -97,7 +98,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			inv := mitest.Generate(4, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
 			e := newEnv(t, inv, envOpts{})
-			e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
+			e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
 
 			ctxStart, cancelStart := context.WithCancel(context.Background())
 			ctxJoin, cancelJoin := context.WithCancel(context.Background())
@@ -110,7 +111,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 				leave, startCh, joinCh = cancelStart, left, stay
 			}
 			go func() { startCh <- e.fetch(ctxStart, "/metrics", "10") }()
-			testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) > 0 })
+			testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(client.OpListAssets) > 0 })
 			go func() { joinCh <- e.fetch(ctxJoin, "/metrics", "10") }()
 			testutil.Eventually(t, 2*time.Second, "the second scrape to join", func() bool { return e.h.Waiters(scrape.Scope{}) == 2 })
 			leave()
@@ -129,7 +130,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 					t.Errorf("%s/%d: project_scrape_success %v, want 1: the pass was cancelled for the scrape still waiting", ws, p.ID, ok)
 				}
 			})
-			if got := e.sim.Requests(mitest.OpListAssets); got != 3 {
+			if got := e.sim.Requests(client.OpListAssets); got != 3 {
 				t.Errorf("asset-list calls %d, want 3 (one pass)", got)
 			}
 		})
@@ -141,7 +142,7 @@ func TestCoalescedJoinerLeaves(t *testing.T) {
 func TestCoalescedAllLeave(t *testing.T) {
 	inv := mitest.Generate(5, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
 	e, tp := newTapEnv(t, inv, envOpts{})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Hang: true})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Hang: true})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -179,12 +180,12 @@ func TestCoalescedAllLeave(t *testing.T) {
 func TestCoalescedEarlierDeadline(t *testing.T) {
 	inv := mitest.Generate(6, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 5})
 	e := newEnv(t, inv, envOpts{})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Hang: true})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Hang: true})
 
 	var a scrapeResult
 	var wg sync.WaitGroup
 	wg.Go(func() { a = e.fetch(context.Background(), "/metrics", "2") })
-	testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(mitest.OpListAssets) == 2 })
+	testutil.Eventually(t, 5*time.Second, "asset lists to start", func() bool { return e.sim.Requests(client.OpListAssets) == 2 })
 	b := e.fetch(context.Background(), "/metrics", "0.3")
 	if b.err != nil || b.status != 200 {
 		t.Fatalf("joiner: %d %v", b.status, b.err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 )
 
@@ -127,11 +128,11 @@ func assetFigures(fams map[string]*dto.MetricFamily, ws string, id int64) map[st
 	return out
 }
 
-type opCounts map[mitest.Operation]int64
+type opCounts map[client.Operation]int64
 
 func countOps(sim *mitest.Server) opCounts {
 	c := opCounts{}
-	for _, op := range []mitest.Operation{mitest.OpListWorkspaces, mitest.OpGetWorkspace, mitest.OpListProjects, mitest.OpListAssets} {
+	for _, op := range []client.Operation{client.OpListWorkspaces, client.OpGetWorkspace, client.OpListProjects, client.OpListAssets} {
 		c[op] = sim.Requests(op)
 	}
 	return c

@@ -278,11 +278,11 @@ type fmCase struct {
 
 func fmOnProject(id int64, f mitest.Fault) func(*testing.T, *env) {
 	return func(_ *testing.T, e *env) {
-		e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: id}, f)
+		e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: id}, f)
 	}
 }
 
-func fmOnWorkspace(op mitest.Operation, ws string, f mitest.Fault) func(*testing.T, *env) {
+func fmOnWorkspace(op client.Operation, ws string, f mitest.Fault) func(*testing.T, *env) {
 	return func(_ *testing.T, e *env) {
 		e.sim.SetFault(mitest.Scope{Operation: op, Workspace: ws}, f)
 	}
@@ -290,7 +290,7 @@ func fmOnWorkspace(op mitest.Operation, ws string, f mitest.Fault) func(*testing
 
 func fmOnDiscovery(f mitest.Fault) func(*testing.T, *env) {
 	return func(_ *testing.T, e *env) {
-		e.sim.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces}, f)
+		e.sim.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, f)
 	}
 }
 
@@ -326,7 +326,7 @@ func fmGatewayCases() []fmCase {
 				},
 				fmCase{
 					name:   fmt.Sprintf("gateway %d %s (%s) on a workspace", g.HTTP, g.Code, kind),
-					setup:  fmOnWorkspace(mitest.OpListProjects, fmWS2, f),
+					setup:  fmOnWorkspace(client.OpListProjects, fmWS2, f),
 					failWS: fmWS2,
 					logs:   append([]string{"workspace=" + fmWS2, "workspace scrape failed"}, logs...),
 					reqs:   []fmReqCount{{client.OpListProjects, code, attempts}, {client.OpListProjects, "200", 1}, {client.OpListAssets, "200", fmPages(fmWS2, 0)}},
@@ -394,7 +394,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name:   "404 for a vanished workspace",
-			setup:  fmOnWorkspace(mitest.OpListProjects, fmWS2, mitest.Fault{Status: 404, Body: mitest.BodyMI, ErrorCode: "404", Message: "Not Found"}),
+			setup:  fmOnWorkspace(client.OpListProjects, fmWS2, mitest.Fault{Status: 404, Body: mitest.BodyMI, ErrorCode: "404", Message: "Not Found"}),
 			failWS: fmWS2,
 			logs:   []string{"workspace=" + fmWS2, "HTTP 404"},
 			reqs:   []fmReqCount{{client.OpListProjects, "404", 1}},
@@ -425,7 +425,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name:   "HTML 502 from a proxy on a workspace",
-			setup:  fmOnWorkspace(mitest.OpListProjects, fmWS1, mitest.Fault{Status: 502, Body: mitest.BodyHTML}),
+			setup:  fmOnWorkspace(client.OpListProjects, fmWS1, mitest.Fault{Status: 502, Body: mitest.BodyHTML}),
 			failWS: fmWS1,
 			logs:   []string{"workspace=" + fmWS1, "HTML body"},
 			reqs:   []fmReqCount{{client.OpListProjects, "502", 4}},
@@ -448,7 +448,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name:   "truncated JSON on a project list",
-			setup:  fmOnWorkspace(mitest.OpListProjects, fmWS2, mitest.Fault{Body: mitest.BodyTruncated}),
+			setup:  fmOnWorkspace(client.OpListProjects, fmWS2, mitest.Fault{Body: mitest.BodyTruncated}),
 			failWS: fmWS2,
 			logs:   []string{"workspace=" + fmWS2, "truncated response body"},
 			reqs:   []fmReqCount{{client.OpListProjects, "200", 2}},
@@ -693,7 +693,7 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name:  "workspace details fail",
-			setup: fmOnWorkspace(mitest.OpGetWorkspace, fmWS2, mitest.Fault{Status: 503, Body: mitest.BodyGateway}),
+			setup: fmOnWorkspace(client.OpGetWorkspace, fmWS2, mitest.Fault{Status: 503, Body: mitest.BodyGateway}),
 			logs:  []string{"workspace=" + fmWS2, "monthly analyses not exported", "HTTP 503"},
 			reqs:  []fmReqCount{{client.OpGetWorkspace, "503", 4}, {client.OpGetWorkspace, "200", 1}},
 			check: func(t *testing.T, _ *env, m fmExposition, _ time.Duration) {

@@ -102,9 +102,9 @@ func FuzzDiscoveryParams(f *testing.F) {
 		{Name: "ws-gone"},
 	}}
 	e := newEnv(f, inv, envOpts{opts: handler.Options{Timeout: 2 * time.Second, TimeoutOffset: 100 * time.Millisecond, MaxInFlight: 4}})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 12}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListProjects, Workspace: "ws-gone"}, mitest.Fault{Status: 404, Body: mitest.BodyMI, ErrorCode: "404"})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListProjects, Workspace: "ws-beta"}, mitest.Fault{Status: 502, Body: mitest.BodyHTML})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 12}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListProjects, Workspace: "ws-gone"}, mitest.Fault{Status: 404, Body: mitest.BodyMI, ErrorCode: "404"})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListProjects, Workspace: "ws-beta"}, mitest.Fault{Status: 502, Body: mitest.BodyHTML})
 	for _, s := range []struct{ q, h string }{
 		{"", ""}, {"per=project", "2"}, {"per=workspace", ""}, {"per=nope", ""}, {"per=project&per=project", ""},
 		{"x=1", ""}, {"per=project", "0.0001"}, {"per=project", "-3"}, {"per=project", "1e-300"},

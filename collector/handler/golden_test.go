@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
 	"github.com/mediaintel/mediaintel_exporter/collector/handler"
@@ -168,10 +169,10 @@ func TestLineDiff(t *testing.T) {
 
 func TestMetricsGolden(t *testing.T) {
 	e := newEnv(t, goldenInventory(), envOpts{opts: handler.Options{TimeoutOffset: 500 * time.Millisecond, Histograms: true}})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 13}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 14}, mitest.Fault{Hang: true})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListProjects, Workspace: "ws-locked"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "210"})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpGetWorkspace, Workspace: "ws-locked"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "210"})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 13}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 14}, mitest.Fault{Hang: true})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListProjects, Workspace: "ws-locked"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "210"})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpGetWorkspace, Workspace: "ws-locked"}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "210"})
 
 	start := time.Now()
 	status, body := e.get(t, "/metrics", "2")
@@ -243,7 +244,7 @@ func TestUpZeroWhenDiscoveryFails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, goldenInventory(), envOpts{})
-			e.sim.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces}, tc.fault)
+			e.sim.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, tc.fault)
 			status, body := e.get(t, "/metrics", "5")
 			if status != 200 {
 				t.Fatalf("status %d", status)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
@@ -174,7 +175,7 @@ func TestProbeDeadline(t *testing.T) {
 	inv := mitest.Generate(22, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 5})
 	w, hung := inv.Workspaces[0], inv.Workspaces[0].Projects[1]
 	e := newEnv(t, inv, envOpts{opts: handler.Options{Timeout: 700 * time.Millisecond, TimeoutOffset: 100 * time.Millisecond}})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: hung.ID}, mitest.Fault{Hang: true})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: hung.ID}, mitest.Fault{Hang: true})
 	path := "/probe?workspace=" + w.Name + "&project=" + strconv.FormatInt(hung.ID, 10)
 	for _, tc := range []struct {
 		header string
@@ -354,7 +355,7 @@ func TestDiscovery(t *testing.T) {
 				t.Errorf("groups:\n got %v\nwant %v", groups, tc.want)
 			}
 			// Discovery lists; it never reads an asset.
-			if n := e.sim.Requests(mitest.OpListAssets); n != 0 {
+			if n := e.sim.Requests(client.OpListAssets); n != 0 {
 				t.Errorf("%d asset-list requests for discovery", n)
 			}
 		})
@@ -385,7 +386,7 @@ func TestDiscovery(t *testing.T) {
 
 	t.Run("API down", func(t *testing.T) {
 		e := newEnv(t, discoveryInventory(), envOpts{})
-		e.sim.SetFault(mitest.Scope{Operation: mitest.OpListWorkspaces}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
+		e.sim.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
 		if status, _, body := e.discover(t, host, ""); status != http.StatusBadGateway || !strings.Contains(body, "discovery failed") {
 			t.Errorf("%d %q, want 502 discovery failed", status, body)
 		}

@@ -67,7 +67,7 @@ func TestRateLimitBacksOffAndRecovers(t *testing.T) {
 	inv := mitest.Generate(11, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 3, AssetsPerProject: 5})
 	e, _, lim := limitedEnv(t, inv, rps, 10, envOpts{})
 	victim := inv.Workspaces[0].Projects[1]
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: victim.ID},
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: victim.ID},
 		mitest.Fault{Status: 429, Body: mitest.BodyGateway, ErrorCode: "410", Times: 1})
 	r := e.fetch(context.Background(), "/metrics", "10")
 	cut := time.Now()

@@ -52,9 +52,9 @@ func soakInventory(long bool) *mitest.Inventory {
 // soakFault picks the fault of one soak iteration and the scrape timeout
 // header that goes with it.
 func soakFault(rng *rand.Rand) (scope mitest.Scope, f mitest.Fault, timeout string, kind string) {
-	ops := []mitest.Operation{"", mitest.OpListWorkspaces, mitest.OpListProjects, mitest.OpGetWorkspace, mitest.OpListAssets}
+	ops := []client.Operation{"", client.OpListWorkspaces, client.OpListProjects, client.OpGetWorkspace, client.OpListAssets}
 	scope = mitest.Scope{Operation: ops[rng.IntN(len(ops))]}
-	if scope.Operation == mitest.OpListAssets && rng.IntN(2) == 0 {
+	if scope.Operation == client.OpListAssets && rng.IntN(2) == 0 {
 		scope.ProjectID = int64(1 + rng.IntN(3))
 	}
 	timeout = "2"
@@ -252,7 +252,7 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 	sim := mitest.NewServer(fmInventory(), mitest.WithListener(cl))
 	t.Cleanup(sim.Close)
 	e := newEnv(t, nil, envOpts{pageSize: fmPageSize, clientFn: fmUseServer(sim.URL)})
-	sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets}, mitest.Fault{Hang: true})
+	sim.SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Hang: true})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -267,7 +267,7 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 		done <- err
 	}()
 	// Every project's first page is hanging in the simulator.
-	testutil.Eventually(t, 5*time.Second, "five hanging asset-list requests", func() bool { return sim.Requests(mitest.OpListAssets) >= 5 })
+	testutil.Eventually(t, 5*time.Second, "five hanging asset-list requests", func() bool { return sim.Requests(client.OpListAssets) >= 5 })
 	if n := cl.open.Load(); n < 5 {
 		t.Fatalf("%d connections open to the simulator, want at least the 5 hanging ones", n)
 	}
@@ -293,7 +293,7 @@ func TestClientDisconnectCancelsAPIWork(t *testing.T) {
 	if took := time.Since(t0); took > 2*time.Second { // the hang is for ever
 		t.Errorf("API work took %v to stop after the client went away", took)
 	}
-	if got := sim.Requests(mitest.OpListAssets); got != 5 {
+	if got := sim.Requests(client.OpListAssets); got != 5 {
 		t.Errorf("%d asset-list requests, want 5: a cancelled request must not be retried", got)
 	}
 	if !strings.Contains(e.logs.String(), "context canceled") {

@@ -111,12 +111,12 @@ func TestStatusExactValues(t *testing.T) {
 		e.sim.SetAssetStatus("ws-status", 21, id, c.st)
 	}
 	e.sim.SetAssetStatus("ws-status", 21, 18, mitest.AssetStatus{Upload: "COMPLETED", Analysis: "WAIT_ANALYZE"})
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 23}, mitest.Fault{Status: 503})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 23}, mitest.Fault{Status: 503})
 
 	e.fetch(context.Background(), "/metrics", "10") // names the recent assets to the tracker
 	testutil.Eventually(t, 10*time.Second, "every due status check made", func() bool {
 		st := e.tracker.Stats()
-		return st.Queue == 0 && e.sim.Requests(mitest.OpImportStatus) >= 18
+		return st.Queue == 0 && e.sim.Requests(client.OpImportStatus) >= 18
 	})
 	clk.Add(30 * time.Second) // the two waiting assets have been pending 30 s
 	r := e.fetch(context.Background(), "/metrics", "10")
@@ -155,9 +155,9 @@ func TestStatusExactValues(t *testing.T) {
 	if diff := mapDiff(w, statusSeries(t, pr.body, "ws-status")); diff != "" {
 		t.Errorf("status series of the project probe differ (-want +got):\n%s", diff)
 	}
-	if e.sim.Requests(mitest.OpImportStatus) != 18 || e.sim.Requests(mitest.OpAnalysisStatus) != 12 {
+	if e.sim.Requests(client.OpImportStatus) != 18 || e.sim.Requests(client.OpAnalysisStatus) != 12 {
 		t.Errorf("%d import and %d analysis requests; want 18 (17 recent + the gone one) and 12 (the imported ones)",
-			e.sim.Requests(mitest.OpImportStatus), e.sim.Requests(mitest.OpAnalysisStatus))
+			e.sim.Requests(client.OpImportStatus), e.sim.Requests(client.OpAnalysisStatus))
 	}
 	if !strings.Contains(e.logs.String(), "UPLOADING") || strings.Count(e.logs.String(), "ANALYZE_PAUSED") != 1 {
 		t.Errorf("undocumented values not logged once each:\n%s", e.logs.String())
@@ -205,7 +205,7 @@ func TestStatusBudget(t *testing.T) {
 	start := time.Now()
 	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Rate: rate}})
 	statusRequests := func() int64 {
-		return e.sim.Requests(mitest.OpImportStatus) + e.sim.Requests(mitest.OpAnalysisStatus)
+		return e.sim.Requests(client.OpImportStatus) + e.sim.Requests(client.OpAnalysisStatus)
 	}
 	var want int64 // each settled asset: one import check, and one analysis check when imported
 	for id := int64(1); id <= recentN; id++ {
@@ -379,13 +379,13 @@ func TestStatusFaults(t *testing.T) {
 				status:   &status.Config{Window: time.Hour, Recheck: 100 * time.Millisecond, Timeout: 500 * time.Millisecond},
 				clientFn: func(c *client.Config) { c.MaxBodyBytes = 64 << 10 },
 			})
-			e.sim.SetFault(mitest.Scope{Operation: mitest.OpImportStatus}, f)
-			e.sim.SetFault(mitest.Scope{Operation: mitest.OpAnalysisStatus}, f)
+			e.sim.SetFault(mitest.Scope{Operation: client.OpImportStatus}, f)
+			e.sim.SetFault(mitest.Scope{Operation: client.OpAnalysisStatus}, f)
 			r := e.fetch(context.Background(), "/metrics", "10")
 			if r.status != 200 || !strings.Contains(r.body, `ncp_mediaintel_project_scrape_success{project_id="8",workspace="ws-fault"} 1`) {
 				t.Fatalf("scrape with faulty status calls: %d\n%s", r.status, r.body)
 			}
-			testutil.Eventually(t, 10*time.Second, "status calls made", func() bool { return e.sim.Requests(mitest.OpImportStatus) >= 5 })
+			testutil.Eventually(t, 10*time.Second, "status calls made", func() bool { return e.sim.Requests(client.OpImportStatus) >= 5 })
 			e.sim.ClearFaults()
 			testutil.Eventually(t, 10*time.Second, "the tracker to catch up", func() bool {
 				got := statusSeries(t, e.fetch(context.Background(), "/metrics", "10").body, "ws-fault")

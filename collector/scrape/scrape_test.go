@@ -93,13 +93,13 @@ func TestCallBudget(t *testing.T) {
 	if !res.Up {
 		t.Fatalf("scrape failed: %v", res.Err)
 	}
-	if got := e.sim.Requests(mitest.OpListWorkspaces); got != 1 {
+	if got := e.sim.Requests(client.OpListWorkspaces); got != 1 {
 		t.Errorf("workspace list calls = %d, want 1", got)
 	}
-	if got := e.sim.Requests(mitest.OpListProjects); got != 3 {
+	if got := e.sim.Requests(client.OpListProjects); got != 3 {
 		t.Errorf("project list calls = %d, want 3 (one per workspace)", got)
 	}
-	if got := e.sim.Requests(mitest.OpGetWorkspace); got != 3 {
+	if got := e.sim.Requests(client.OpGetWorkspace); got != 3 {
 		t.Errorf("workspace details calls = %d, want 3", got)
 	}
 	for _, w := range inv.Workspaces {
@@ -128,7 +128,7 @@ func TestShiftingList(t *testing.T) {
 	e := newEnv(t, inv, envOpts{cfg: scrape.Config{Concurrency: 1}})
 	// The second request sees 5 new assets at the front: page 2 repeats
 	// five assets of page 1, and totalCount moves to 2505.
-	e.sim.SetFault(mitest.Scope{Operation: mitest.OpListAssets, ProjectID: 21}, mitest.Fault{Shift: 5, Times: 2})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 21}, mitest.Fault{Shift: 5, Times: 2})
 	res := e.scraper.Scrape(context.Background(), scrape.Scope{})
 	p := res.Workspaces[0].Projects[0]
 	if !p.Success {

@@ -1,17 +1,5 @@
-package client
-
-import (
-	"encoding/binary"
-	"math/bits"
-	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
-)
-
-// This file holds a hand-written, allocation-free decoder for one page of the
-// "list assets" answer:
+// Package assetjson is a hand-written, allocation-free decoder for one page
+// of the "list assets" answer, the scanner behind client.AssetPage:
 //
 //	{"code": "0", "message": "success",
 //	 "result": {"content": [ {asset}, ... ], "totalCount": 3, "totalPage": 1, "pageNo": 1, "pageSize": 100}}
@@ -47,6 +35,21 @@ import (
 //   - On error, assets already handed to the callback must be discarded by the
 //     caller. A syntax error (including a cut-off body) takes precedence over
 //     a type error anywhere in the document, as with encoding/json.
+//
+// It is kept, rather than encoding/json or a JSON library, by a
+// measurement in the exporter's page path: see the README's Performance
+// section ("Why our own decoder, time parser and encoder stay").
+package assetjson
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
 // maxDecodeDepth bounds the nesting of objects and arrays in a body.
 const maxDecodeDepth = 64
@@ -65,6 +68,8 @@ type DecodeError struct {
 	Truncated bool
 }
 
+// Error says where and why, e.g.
+// decode result.content[3].metaData.size at byte 120: want integer, got string "abc".
 func (e *DecodeError) Error() string {
 	var b strings.Builder
 	b.WriteString("decode ")
@@ -81,11 +86,12 @@ func (e *DecodeError) Error() string {
 
 const truncatedMsg = "unexpected end of body (truncated?)"
 
-// pageEnvelope is what decodeAssetPage reports besides the assets.
-type pageEnvelope struct {
+// Page is what Decode reports besides the assets.
+type Page struct {
 	// Code is "code" as a string; a JSON number is accepted and given as its
 	// literal (0 -> "0"); "" if absent or null.
-	Code    string
+	Code string
+	// Message is "message" ("" if absent or null).
 	Message string
 	// HasResult is true when "result" is present and an object.
 	HasResult bool
@@ -108,10 +114,10 @@ const (
 	depthMeta    = 5 // members of metaData
 )
 
-// assetDecoder decodes asset-list pages. Its zero value is ready; reuse it
+// Decoder decodes asset-list pages. Its zero value is ready; reuse it
 // across pages so that its scratch buffers stay warm. It is not safe for
 // concurrent use.
-type assetDecoder struct {
+type Decoder struct {
 	data []byte
 	pos  int
 
@@ -131,12 +137,12 @@ type assetDecoder struct {
 	semantic bool
 }
 
-// decode decodes one asset-list response body (the whole body in memory) and
+// Decode decodes one asset-list response body (the whole body in memory) and
 // calls fn for each element of result.content, in order, with a *Asset valid
 // only during the call. When "content" appears more than once (in one or in
 // several "result" objects), fn is called for the elements of every array.
 // On error, the assets already passed to fn must be discarded.
-func (d *assetDecoder) decode(body []byte, fn func(*Asset)) (env pageEnvelope, err error) {
+func (d *Decoder) Decode(body []byte, fn func(*Asset)) (env Page, err error) {
 	d.data = body
 	d.pos = 0
 	d.npath = 0
@@ -159,7 +165,7 @@ func (d *assetDecoder) decode(body []byte, fn func(*Asset)) (env pageEnvelope, e
 
 // validate checks that d.data is one valid JSON value (within the depth
 // limit) surrounded by optional whitespace.
-func (d *assetDecoder) validate() error {
+func (d *Decoder) validate() error {
 	d.ws()
 	if err := d.skipValue(0); err != nil {
 		return err
@@ -173,7 +179,7 @@ func (d *assetDecoder) validate() error {
 
 // ---- errors ----
 
-func (d *assetDecoder) pathString() string {
+func (d *Decoder) pathString() string {
 	if d.npath == 0 {
 		return ""
 	}
@@ -194,20 +200,20 @@ func (d *assetDecoder) pathString() string {
 	return string(b)
 }
 
-func (d *assetDecoder) truncErr() error {
+func (d *Decoder) truncErr() error {
 	return &DecodeError{Offset: int64(len(d.data)), Path: d.pathString(), Msg: truncatedMsg, Truncated: true}
 }
 
-func (d *assetDecoder) syntaxErr(off int, msg string) error {
+func (d *Decoder) syntaxErr(off int, msg string) error {
 	return &DecodeError{Offset: int64(off), Path: d.pathString(), Msg: msg}
 }
 
-func (d *assetDecoder) semErr(off int, msg string) error {
+func (d *Decoder) semErr(off int, msg string) error {
 	d.semantic = true
 	return &DecodeError{Offset: int64(off), Path: d.pathString(), Msg: msg}
 }
 
-func (d *assetDecoder) depthErr(off int) error {
+func (d *Decoder) depthErr(off int) error {
 	return &DecodeError{Offset: int64(off), Path: d.pathString(), Msg: "nesting deeper than " + strconv.Itoa(maxDecodeDepth) + " levels"}
 }
 
@@ -224,7 +230,7 @@ func quoteChar(c byte) string {
 
 // badValueErr reports the value at off, which is not of the wanted type. If
 // the byte at off cannot start a JSON value, it is a syntax error instead.
-func (d *assetDecoder) badValueErr(off int, want string) error {
+func (d *Decoder) badValueErr(off int, want string) error {
 	if off >= len(d.data) {
 		return d.truncErr()
 	}
@@ -237,7 +243,7 @@ func (d *assetDecoder) badValueErr(off int, want string) error {
 }
 
 // describe names the value starting at off for an error message.
-func (d *assetDecoder) describe(off int) string {
+func (d *Decoder) describe(off int) string {
 	data := d.data[off:]
 	const limit = 40
 	clip := func(s []byte) string {
@@ -300,7 +306,7 @@ func special8(x uint64) uint64 {
 }
 
 // ws skips JSON whitespace.
-func (d *assetDecoder) ws() {
+func (d *Decoder) ws() {
 	data, p := d.data, d.pos
 	for p < len(data) {
 		switch data[p] {
@@ -320,7 +326,7 @@ func isHex(c byte) bool {
 // scanString scans the string starting at d.pos (which holds '"'). It
 // returns the raw content data[start:end] and whether it holds escapes, and
 // leaves d.pos after the closing quote.
-func (d *assetDecoder) scanString() (start, end int, esc bool, err error) {
+func (d *Decoder) scanString() (start, end int, esc bool, err error) {
 	data := d.data
 	p := d.pos + 1
 	start = p
@@ -437,7 +443,7 @@ func appendUnescaped(dst, s []byte) []byte {
 }
 
 // lit consumes the literal word (true, false or null) at d.pos.
-func (d *assetDecoder) lit(word string) error {
+func (d *Decoder) lit(word string) error {
 	data := d.data[d.pos:]
 	if len(data) >= len(word) && string(data[:len(word)]) == word {
 		d.pos += len(word)
@@ -465,7 +471,7 @@ const (
 // scanNumber scans the number at d.pos (which holds '-' or a digit),
 // validating the JSON grammar, and returns its value when it is an integer
 // literal in int64 range.
-func (d *assetDecoder) scanNumber() (v int64, kind numKind, err error) {
+func (d *Decoder) scanNumber() (v int64, kind numKind, err error) {
 	data := d.data
 	p := d.pos
 	neg := false
@@ -577,7 +583,7 @@ func parseIntLiteral(s []byte) (v int64, kind numKind) {
 
 // skipValue skips (and validates) the value at d.pos; depth is the number of
 // containers already open around it.
-func (d *assetDecoder) skipValue(depth int) error {
+func (d *Decoder) skipValue(depth int) error {
 	data := d.data
 	if d.pos >= len(data) {
 		return d.truncErr()
@@ -656,7 +662,7 @@ func (d *assetDecoder) skipValue(depth int) error {
 
 // colon consumes whitespace, ':' and whitespace after an object key, and
 // checks that a value follows.
-func (d *assetDecoder) colon() error {
+func (d *Decoder) colon() error {
 	data := d.data
 	p := d.pos
 	if p < len(data) && data[p] == ':' {
@@ -687,7 +693,7 @@ func (d *assetDecoder) colon() error {
 // next consumes whitespace and then ',' or the closing byte after a member
 // or element. more is true after ','; then whitespace is skipped too, and
 // the next byte is known to exist.
-func (d *assetDecoder) next(closing byte, what string) (more bool, err error) {
+func (d *Decoder) next(closing byte, what string) (more bool, err error) {
 	if closing == '}' {
 		return d.nextMember()
 	}
@@ -696,7 +702,7 @@ func (d *assetDecoder) next(closing byte, what string) (more bool, err error) {
 
 // nextMember is next('}', ...) with an inlined fast path: a ',' directly
 // followed by the next key.
-func (d *assetDecoder) nextMember() (more bool, err error) {
+func (d *Decoder) nextMember() (more bool, err error) {
 	if p := d.pos; p+1 < len(d.data) && d.data[p] == ',' && d.data[p+1] == '"' {
 		d.pos = p + 1
 		return true, nil
@@ -704,7 +710,7 @@ func (d *assetDecoder) nextMember() (more bool, err error) {
 	return d.nextSlow('}', "object key:value pair")
 }
 
-func (d *assetDecoder) nextSlow(closing byte, what string) (more bool, err error) {
+func (d *Decoder) nextSlow(closing byte, what string) (more bool, err error) {
 	data := d.data
 	p := d.pos
 	if p >= len(data) || data[p] <= ' ' {
@@ -739,7 +745,7 @@ func (d *assetDecoder) nextSlow(closing byte, what string) (more bool, err error
 
 // open consumes the '{' at d.pos and whitespace. It returns false if the
 // object is empty (and consumes its '}').
-func (d *assetDecoder) open() (nonEmpty bool, err error) {
+func (d *Decoder) open() (nonEmpty bool, err error) {
 	d.pos++
 	d.ws()
 	data := d.data
@@ -758,7 +764,7 @@ func (d *assetDecoder) open() (nonEmpty bool, err error) {
 
 // key reads an object key at d.pos (which holds '"'), the ':' after it, and
 // the whitespace before the value; it records the key at path level lvl.
-func (d *assetDecoder) key(lvl int) ([]byte, error) {
+func (d *Decoder) key(lvl int) ([]byte, error) {
 	data := d.data
 	p := d.pos + 1
 	start := p
@@ -805,7 +811,7 @@ func (d *assetDecoder) key(lvl int) ([]byte, error) {
 
 // readInt reads an integer field (see the package rules); ok is false for
 // null.
-func (d *assetDecoder) readInt() (v int64, ok bool, err error) {
+func (d *Decoder) readInt() (v int64, ok bool, err error) {
 	data := d.data
 	off := d.pos
 	c := data[off]
@@ -849,7 +855,7 @@ func (d *assetDecoder) readInt() (v int64, ok bool, err error) {
 
 // readStr reads a string field; it returns nil for null. Without escapes the
 // result points into the body, else into d.scratch.
-func (d *assetDecoder) readStr() ([]byte, error) {
+func (d *Decoder) readStr() ([]byte, error) {
 	data := d.data
 	off := d.pos
 	switch data[off] {
@@ -886,7 +892,7 @@ func internString(b []byte) string {
 
 // ---- structure ----
 
-func (d *assetDecoder) decodeTop(env *pageEnvelope, fn func(*Asset)) error {
+func (d *Decoder) decodeTop(env *Page, fn func(*Asset)) error {
 	d.ws()
 	data := d.data
 	if d.pos >= len(data) {
@@ -956,7 +962,7 @@ func (d *assetDecoder) decodeTop(env *pageEnvelope, fn func(*Asset)) error {
 	return nil
 }
 
-func (d *assetDecoder) decodeResult(env *pageEnvelope, fn func(*Asset)) error {
+func (d *Decoder) decodeResult(env *Page, fn func(*Asset)) error {
 	more, err := d.open()
 	for more && err == nil {
 		var k []byte
@@ -996,7 +1002,7 @@ func (d *assetDecoder) decodeResult(env *pageEnvelope, fn func(*Asset)) error {
 	return err
 }
 
-func (d *assetDecoder) decodeContent(env *pageEnvelope, fn func(*Asset)) error {
+func (d *Decoder) decodeContent(env *Page, fn func(*Asset)) error {
 	data := d.data
 	d.pos++
 	d.ws()
@@ -1034,7 +1040,7 @@ func (d *assetDecoder) decodeContent(env *pageEnvelope, fn func(*Asset)) error {
 	}
 }
 
-func (d *assetDecoder) decodeAsset() error {
+func (d *Decoder) decodeAsset() error {
 	a := &d.a
 	more, err := d.open()
 	for more && err == nil {
@@ -1076,7 +1082,7 @@ func (d *assetDecoder) decodeAsset() error {
 	return err
 }
 
-func (d *assetDecoder) decodeMeta() error {
+func (d *Decoder) decodeMeta() error {
 	a := &d.a
 	more, err := d.open()
 	for more && err == nil {

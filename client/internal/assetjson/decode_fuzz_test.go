@@ -1,4 +1,4 @@
-package client
+package assetjson
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 // This file holds a reference decoder for asset-list pages written with
 // encoding/json (which does the JSON syntax, unescaping and validity work),
-// applying the same field rules as assetDecoder, and the fuzz target that
+// applying the same field rules as Decoder, and the fuzz target that
 // compares the two.
 
 type refMember struct {
@@ -114,9 +114,9 @@ func refStr(raw []byte) ([]byte, error) {
 }
 
 // refDecode decodes body with encoding/json under the rules of
-// assetDecoder. Strings come out as encoding/json makes them (invalid UTF-8
+// Decoder. Strings come out as encoding/json makes them (invalid UTF-8
 // replaced by U+FFFD).
-func refDecode(body []byte) (env pageEnvelope, assets []Asset, err error) {
+func refDecode(body []byte) (env Page, assets []Asset, err error) {
 	if !json.Valid(body) {
 		return env, nil, errors.New("invalid JSON")
 	}
@@ -346,15 +346,15 @@ func jsonDepth(b []byte) int {
 	return deepest
 }
 
-// decodeWithOurs decodes body with assetDecoder d, rendering each asset.
-func decodeWithOurs(d *assetDecoder, body []byte, coerce bool) (pageEnvelope, []string, error) {
+// decodeWithOurs decodes body with Decoder d, rendering each asset.
+func decodeWithOurs(d *Decoder, body []byte, coerce bool) (Page, []string, error) {
 	var got []string
-	env, err := d.decode(body, func(a *Asset) { got = append(got, fmtAsset(a, coerce)) })
+	env, err := d.Decode(body, func(a *Asset) { got = append(got, fmtAsset(a, coerce)) })
 	return env, got, err
 }
 
-// checkAgainstRef compares assetDecoder with the reference on body.
-func checkAgainstRef(t *testing.T, d *assetDecoder, body []byte) {
+// checkAgainstRef compares Decoder with the reference on body.
+func checkAgainstRef(t *testing.T, d *Decoder, body []byte) {
 	t.Helper()
 	env, got, err := decodeWithOurs(d, body, true)
 	if err != nil {
@@ -408,7 +408,7 @@ func FuzzDecodeAssetPage(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add([]byte(s))
 	}
-	d := &assetDecoder{}
+	d := &Decoder{}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkAgainstRef(t, d, body)
 	})

@@ -1,4 +1,4 @@
-package client
+package assetjson
 
 import (
 	"encoding/binary"
@@ -12,12 +12,12 @@ import (
 )
 
 func TestDecodeAssetPageExample(t *testing.T) {
-	var d assetDecoder
+	var d Decoder
 	env, got, err := decodeWithOurs(&d, []byte(seedExample), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEnv := pageEnvelope{Code: "0", Message: "success", HasResult: true,
+	wantEnv := Page{Code: "0", Message: "success", HasResult: true,
 		Info: PageInfo{TotalCount: 3, TotalPage: 1, PageNo: 1, PageSize: 100, Items: 3}}
 	if env != wantEnv {
 		t.Errorf("envelope %+v, want %+v", env, wantEnv)
@@ -40,19 +40,19 @@ func TestDecodeAssetPageCases(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		env  pageEnvelope
+		env  Page
 		want []string
 	}{
 		{
 			name: "keys in odd order",
 			body: `{"result":{"pageSize":2,"content":[{"updatedTime":"u","metaData":{"format":"mkv","size":3,"resolution":"r","durationMs":4},"createdTime":"c","projectId":9,"assetId":1}],"totalPage":1,"pageNo":1,"totalCount":1},"message":"m","code":"0"}`,
-			env:  pageEnvelope{Code: "0", Message: "m", HasResult: true, Info: PageInfo{TotalCount: 1, TotalPage: 1, PageNo: 1, PageSize: 2, Items: 1}},
+			env:  Page{Code: "0", Message: "m", HasResult: true, Info: PageInfo{TotalCount: 1, TotalPage: 1, PageNo: 1, PageSize: 2, Items: 1}},
 			want: []string{`id=1 project=9 meta{res="r" dur=4/true size=3/true fmt="mkv"} created="c" updated="u"`},
 		},
 		{
 			name: "absent and null fields, no stale values",
 			body: `{"result":{"content":[` + full + `,{},{"assetId":null,"projectId":null,"metaData":null,"createdTime":null,"updatedTime":null},{"metaData":{}},{"metaData":{"resolution":null,"durationMs":null,"size":null,"format":null}},null,` + full + `]}}`,
-			env:  pageEnvelope{HasResult: true, Info: PageInfo{Items: 7}},
+			env:  Page{HasResult: true, Info: PageInfo{Items: 7}},
 			want: []string{
 				`id=7 project=8 meta{res="1x1" dur=5/true size=6/true fmt="mov"} created="c" updated="u"`,
 				``, ``, `meta{}`, `meta{}`, ``,
@@ -62,84 +62,84 @@ func TestDecodeAssetPageCases(t *testing.T) {
 		{
 			name: "unknown nested values skipped",
 			body: `{"x":{"a":[1,-2.5e+3,true,false,null,{"b":{}},[[]],"s\"\\"]},"result":{"y":[{"content":[{"assetId":5}]}],"content":[{"fileName":{"assetId":6},"key":[1,{"assetId":7}],"createUserName":"\ud800","updateUserName":null,"assetId":1,"metaData":{"extra":{"size":9},"size":2}}],"z":123456789012345678901234567890e999999},"w":1e-999999}`,
-			env:  pageEnvelope{HasResult: true, Info: PageInfo{Items: 1}},
+			env:  Page{HasResult: true, Info: PageInfo{Items: 1}},
 			want: []string{`id=1 meta{size=2/true}`},
 		},
 		{
 			name: "escapes",
 			body: `{"code":"\u0030","message":"a\"b\\c\/d\b\f\n\r\t\u00e9\u4e2d","result":{"content":[{"metaData":{"format":"m\u0070\u0034","resolution":"\ud83d\ude00|\ud800|\udc00|\ud800\u0041|\ud800\ud800\udc00|é"},"createdTime":"2025\u002d04"}]}}`,
-			env:  pageEnvelope{Code: "0", Message: "a\"b\\c/d\b\f\n\r\té中", HasResult: true, Info: PageInfo{Items: 1}},
+			env:  Page{Code: "0", Message: "a\"b\\c/d\b\f\n\r\té中", HasResult: true, Info: PageInfo{Items: 1}},
 			want: []string{"meta{res=\"😀|\ufffd|\ufffd|\ufffdA|\ufffd𐀀|é\" fmt=\"mp4\"} created=\"2025-04\""},
 		},
 		{
 			name: "escaped keys",
 			body: `{"\u0072esult":{"\u0063ontent":[{"asset\u0049d":3,"meta\u0044ata":{"\u0073ize":4}}]}}`,
-			env:  pageEnvelope{HasResult: true, Info: PageInfo{Items: 1}},
+			env:  Page{HasResult: true, Info: PageInfo{Items: 1}},
 			want: []string{`id=3 meta{size=4/true}`},
 		},
 		{
 			name: "keys are case-sensitive",
 			body: `{"Result":{"content":[{"assetId":1}]},"result":{"Content":[{"assetId":1}],"content":[{"AssetId":2,"MetaData":{"size":1}}]}}`,
-			env:  pageEnvelope{HasResult: true, Info: PageInfo{Items: 1}},
+			env:  Page{HasResult: true, Info: PageInfo{Items: 1}},
 			want: []string{``},
 		},
 		{
 			name: "numeric strings",
 			body: `{"result":{"content":[{"assetId":"1001","projectId":"-12","metaData":{"durationMs":"0","size":"9223372036854775807"}},{"assetId":"-9223372036854775808","metaData":{"size":"\u0031\u0032"}}],"totalCount":"2","totalPage":"1","pageNo":"1","pageSize":"1000"}}`,
-			env:  pageEnvelope{HasResult: true, Info: PageInfo{TotalCount: 2, TotalPage: 1, PageNo: 1, PageSize: 1000, Items: 2}},
+			env:  Page{HasResult: true, Info: PageInfo{TotalCount: 2, TotalPage: 1, PageNo: 1, PageSize: 1000, Items: 2}},
 			want: []string{`id=1001 project=-12 meta{dur=0/true size=9223372036854775807/true}`, `id=-9223372036854775808 meta{size=12/true}`},
 		},
 		{
 			name: "integer extremes and negatives",
 			body: `{"result":{"content":[{"assetId":-9223372036854775808,"projectId":9223372036854775807,"metaData":{"durationMs":-1,"size":0}},{"assetId":-0}]}}`,
-			env:  pageEnvelope{HasResult: true, Info: PageInfo{Items: 2}},
+			env:  Page{HasResult: true, Info: PageInfo{Items: 2}},
 			want: []string{`id=-9223372036854775808 project=9223372036854775807 meta{dur=-1/true size=0/true}`, `id=0`},
 		},
 		{
 			name: "whitespace everywhere",
 			body: " \t\r\n{ \t\r\n\"code\" \t\r\n: \t\r\n\"0\" \t\r\n, \t\r\n\"result\"\n:\n{\n\"content\"\n:\n[\n{\n\"assetId\"\n:\n1\n,\n\"metaData\"\n:\n{\n\"size\"\n:\n2\n}\n}\n,\n{\n}\n]\n,\n\"pageNo\"\n:\n1\n}\n}\n\t\r ",
-			env:  pageEnvelope{Code: "0", HasResult: true, Info: PageInfo{PageNo: 1, Items: 2}},
+			env:  Page{Code: "0", HasResult: true, Info: PageInfo{PageNo: 1, Items: 2}},
 			want: []string{`id=1 meta{size=2/true}`, ``},
 		},
 		{
 			name: "code as number",
 			body: `{"code":0,"message":"success","result":{}}`,
-			env:  pageEnvelope{Code: "0", Message: "success", HasResult: true},
+			env:  Page{Code: "0", Message: "success", HasResult: true},
 		},
 		{
 			name: "code as fractional number",
 			body: `{"code":-1.5e3}`,
-			env:  pageEnvelope{Code: "-1.5e3"},
+			env:  Page{Code: "-1.5e3"},
 		},
 		{
 			name: "code and message null",
 			body: `{"code":"1","message":"m","code":null,"message":null}`,
-			env:  pageEnvelope{},
+			env:  Page{},
 		},
 		{
 			name: "empty content",
 			body: `{"code":"0","message":"success","result":{"content":[],"totalCount":0,"totalPage":0,"pageNo":1,"pageSize":1000}}`,
-			env:  pageEnvelope{Code: "0", Message: "success", HasResult: true, Info: PageInfo{PageNo: 1, PageSize: 1000}},
+			env:  Page{Code: "0", Message: "success", HasResult: true, Info: PageInfo{PageNo: 1, PageSize: 1000}},
 		},
 		{
 			name: "content null",
 			body: `{"result":{"content":null,"totalCount":0}}`,
-			env:  pageEnvelope{HasResult: true},
+			env:  Page{HasResult: true},
 		},
 		{
 			name: "result null",
 			body: `{"code":"0","message":"success","result":null}`,
-			env:  pageEnvelope{Code: "0", Message: "success"},
+			env:  Page{Code: "0", Message: "success"},
 		},
 		{
 			name: "result absent (error answer)",
 			body: `{"code":"10001","message":"Invalid Request."}`,
-			env:  pageEnvelope{Code: "10001", Message: "Invalid Request."},
+			env:  Page{Code: "10001", Message: "Invalid Request."},
 		},
 		{
 			name: "gateway error envelope",
 			body: `{"error":{"errorCode":"210","message":"Permission Denied"}}`,
-			env:  pageEnvelope{},
+			env:  Page{},
 		},
 		{
 			name: "empty object",
@@ -148,19 +148,19 @@ func TestDecodeAssetPageCases(t *testing.T) {
 		{
 			name: "duplicates: last scalar wins, both contents delivered, metaData merges",
 			body: `{"code":"1","code":"2","result":{"content":[{"assetId":1,"assetId":2,"metaData":{"size":1,"format":"a"},"metaData":{"format":"b"}}],"pageNo":1,"content":[{"assetId":3,"metaData":{"size":1},"metaData":null}],"pageNo":2}}`,
-			env:  pageEnvelope{Code: "2", HasResult: true, Info: PageInfo{PageNo: 2, Items: 2}},
+			env:  Page{Code: "2", HasResult: true, Info: PageInfo{PageNo: 2, Items: 2}},
 			want: []string{`id=2 meta{size=1/true fmt="b"}`, `id=3`},
 		},
 		{
 			name: "result null after result",
 			body: `{"result":{"content":[{"assetId":1}],"pageNo":3},"result":null}`,
-			env:  pageEnvelope{Info: PageInfo{Items: 1}},
+			env:  Page{Info: PageInfo{Items: 1}},
 			want: []string{`id=1`},
 		},
 		{
 			name: "invalid UTF-8 passed through",
 			body: "{\"result\":{\"content\":[{\"metaData\":{\"format\":\"\xff\xfe\\n\xc3\"}}]}}",
-			env:  pageEnvelope{HasResult: true, Info: PageInfo{Items: 1}},
+			env:  Page{HasResult: true, Info: PageInfo{Items: 1}},
 			want: []string{`meta{fmt="\xff\xfe\n\xc3"}`},
 		},
 		{
@@ -170,7 +170,7 @@ func TestDecodeAssetPageCases(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var d assetDecoder
+			var d Decoder
 			env, got, err := decodeWithOurs(&d, []byte(tc.body), false)
 			if err != nil {
 				t.Fatalf("error: %v", err)
@@ -264,9 +264,9 @@ func TestDecodeAssetPageRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var d assetDecoder
+			var d Decoder
 			n := 0
-			_, err := d.decode([]byte(tc.body), func(*Asset) { n++ })
+			_, err := d.Decode([]byte(tc.body), func(*Asset) { n++ })
 			var de *DecodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("error %v (%T), want a *DecodeError", err, err)
@@ -289,19 +289,19 @@ func TestDecodeAssetPageRejects(t *testing.T) {
 
 func TestDecodeErrorMessage(t *testing.T) {
 	body := `{"result":{"content":[{},{},{},{"metaData":{"size":"abc"}}]}}`
-	var d assetDecoder
-	_, err := d.decode([]byte(body), func(*Asset) {})
+	var d Decoder
+	_, err := d.Decode([]byte(body), func(*Asset) {})
 	off := strings.Index(body, `"abc"`)
 	want := `decode result.content[3].metaData.size at byte ` + strconv.Itoa(off) + `: want integer, got string "abc"`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
 	}
-	_, err = d.decode([]byte(body[:30]), func(*Asset) {})
+	_, err = d.Decode([]byte(body[:30]), func(*Asset) {})
 	want = `decode result.content[2] at byte 30: unexpected end of body (truncated?)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
 	}
-	_, err = d.decode([]byte(`{"result":{"content":[{"metaData":{"size":"`+strings.Repeat("9", 100)+`"}}]}}`), func(*Asset) {})
+	_, err = d.Decode([]byte(`{"result":{"content":[{"metaData":{"size":"`+strings.Repeat("9", 100)+`"}}]}}`), func(*Asset) {})
 	if err == nil || !strings.Contains(err.Error(), `integer out of range: string "9999999999999999999999999999999999999999..."`) {
 		t.Errorf("error %v", err)
 	}
@@ -316,16 +316,16 @@ func TestDecodeAssetPageTruncated(t *testing.T) {
 		string(benchPage(20, false)),
 		string(benchPage(5, true)),
 	}
-	var d assetDecoder
+	var d Decoder
 	for bi, body := range bodies {
-		if _, err := d.decode([]byte(body), func(*Asset) {}); err != nil {
+		if _, err := d.Decode([]byte(body), func(*Asset) {}); err != nil {
 			t.Fatalf("body %d: %v", bi, err)
 		}
 		for i := 0; i < len(body); i++ {
 			// Copy so that the race detector and bounds checks see the
 			// exact slice.
 			b := []byte(body[:i])
-			_, err := d.decode(b, func(*Asset) {})
+			_, err := d.Decode(b, func(*Asset) {})
 			var de *DecodeError
 			if !errors.As(err, &de) || !de.Truncated {
 				t.Fatalf("body %d cut at %d (%q): error %v, want Truncated", bi, i, body[max(0, i-20):i], err)
@@ -338,7 +338,7 @@ func TestDecodeAssetPageTruncated(t *testing.T) {
 	// A cut body with a type error before the cut still reports the cut.
 	body := `{"result":{"content":[{"assetId":true},{"assetId":1}]}}`
 	for i := 30; i < len(body); i++ {
-		_, err := d.decode([]byte(body[:i]), func(*Asset) {})
+		_, err := d.Decode([]byte(body[:i]), func(*Asset) {})
 		var de *DecodeError
 		if !errors.As(err, &de) || !de.Truncated {
 			t.Fatalf("cut at %d: error %v, want Truncated", i, err)
@@ -350,9 +350,9 @@ func TestDecodeAssetPageTruncated(t *testing.T) {
 // the body, and that escaped ones do not overwrite one another.
 func TestDecodeAssetPageAliasing(t *testing.T) {
 	body := []byte(`{"result":{"content":[{"metaData":{"format":"mp4","resolution":"a\u0062c"},"createdTime":"x\ty","updatedTime":"\u0031"}]}}`)
-	var d assetDecoder
+	var d Decoder
 	var ok bool
-	_, err := d.decode(body, func(a *Asset) {
+	_, err := d.Decode(body, func(a *Asset) {
 		start := uintptr(unsafe.Pointer(unsafe.SliceData(body)))
 		p := uintptr(unsafe.Pointer(unsafe.SliceData(a.Format)))
 		if p < start || p >= start+uintptr(len(body)) {
@@ -371,15 +371,15 @@ func TestDecodeAssetPageAliasing(t *testing.T) {
 func TestDecodeAssetPageAllocs(t *testing.T) {
 	page := benchPage(1000, false)
 	escaped := benchPage(1000, true)
-	var d assetDecoder
+	var d Decoder
 	var agg benchAgg
 	fn := func(a *Asset) { agg.addAsset(a) }
 	for _, p := range [][]byte{page, escaped} {
-		if _, err := d.decode(p, fn); err != nil { // warm up
+		if _, err := d.Decode(p, fn); err != nil { // warm up
 			t.Fatal(err)
 		}
 		allocs := testing.AllocsPerRun(20, func() {
-			env, err := d.decode(p, fn)
+			env, err := d.Decode(p, fn)
 			if err != nil || env.Info.Items != 1000 {
 				t.Fatalf("items %d err %v", env.Info.Items, err)
 			}
@@ -391,7 +391,7 @@ func TestDecodeAssetPageAllocs(t *testing.T) {
 	// An unusual code and message allocate their strings, no more.
 	odd := []byte(`{"code":"12345","message":"something else","result":{"content":[{"assetId":1}]}}`)
 	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := d.decode(odd, fn); err != nil {
+		if _, err := d.Decode(odd, fn); err != nil {
 			t.Fatal(err)
 		}
 	})

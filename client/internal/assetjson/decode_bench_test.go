@@ -1,4 +1,4 @@
-package client
+package assetjson
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client/internal/isotime"
 )
 
 // benchPage builds a realistic asset-list page of n assets, compact as the
@@ -136,7 +138,7 @@ func aggAdd[S ~[]byte | ~string](g *benchAgg, format S, hasFormat bool, size, du
 	g.sizeSum += size
 	g.durSum += dur
 	if len(created) > 0 {
-		if t, ok := parseTime(created, benchLoc); ok {
+		if t, ok := isotime.Parse(created, benchLoc); ok {
 			g.maxCreated = max(g.maxCreated, t)
 		} else {
 			g.badTimes++
@@ -223,9 +225,9 @@ func (g *benchAgg) addJSON(a *jsonAsset) {
 	aggAdd(g, m.Format, true, m.Size, m.DurationMs, a.CreatedTime)
 }
 
-func runFast(d *assetDecoder, page []byte) (benchAgg, error) {
+func runFast(d *Decoder, page []byte) (benchAgg, error) {
 	var g benchAgg
-	_, err := d.decode(page, g.addAsset)
+	_, err := d.Decode(page, g.addAsset)
 	return g, err
 }
 
@@ -294,7 +296,7 @@ func runJSONStream(page []byte) (benchAgg, error) {
 func TestBenchCandidatesAgree(t *testing.T) {
 	for _, escaped := range []bool{false, true} {
 		page := benchPage(1000, escaped)
-		var d assetDecoder
+		var d Decoder
 		g1, err1 := runFast(&d, page)
 		g2, err2 := runEncodingJSON(page)
 		g3, err3 := runJSONStream(page)
@@ -315,15 +317,15 @@ var benchSink benchAgg
 
 func benchCandidates() []struct {
 	name string
-	run  func(d *assetDecoder, page []byte) (benchAgg, error)
+	run  func(d *Decoder, page []byte) (benchAgg, error)
 } {
 	return []struct {
 		name string
-		run  func(d *assetDecoder, page []byte) (benchAgg, error)
+		run  func(d *Decoder, page []byte) (benchAgg, error)
 	}{
 		{"fast", runFast},
-		{"encoding_json", func(_ *assetDecoder, p []byte) (benchAgg, error) { return runEncodingJSON(p) }},
-		{"json_decoder_stream", func(_ *assetDecoder, p []byte) (benchAgg, error) { return runJSONStream(p) }},
+		{"encoding_json", func(_ *Decoder, p []byte) (benchAgg, error) { return runEncodingJSON(p) }},
+		{"json_decoder_stream", func(_ *Decoder, p []byte) (benchAgg, error) { return runJSONStream(p) }},
 	}
 }
 
@@ -339,7 +341,7 @@ func BenchmarkDecodeAssetPage(b *testing.B) {
 	for _, p := range pages {
 		for _, c := range benchCandidates() {
 			b.Run(c.name+p.suffix, func(b *testing.B) {
-				var d assetDecoder
+				var d Decoder
 				if _, err := c.run(&d, p.page); err != nil {
 					b.Fatal(err)
 				}
@@ -365,7 +367,7 @@ func BenchmarkDecodeAssetPage(b *testing.B) {
 func BenchmarkDecodeAssetPageRatio(b *testing.B) {
 	const n = 1000
 	page := benchPage(n, false)
-	var d assetDecoder
+	var d Decoder
 	var fast, slow time.Duration
 	b.SetBytes(int64(2 * len(page)))
 	b.ReportAllocs()

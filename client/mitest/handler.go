@@ -1,0 +1,100 @@
+package mitest
+
+import (
+	"net/http"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
+)
+
+func (s *Server) enter() bool {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.handlers.Add(1)
+	return true
+}
+
+// ServeHTTP answers one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		s.writeGateway(w, r, nil, 503, "500", false, "Endpoint Error", "server closing")
+		return
+	}
+	defer s.handlers.Done()
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	for {
+		m := s.maxInflight.Load()
+		if n <= m || s.maxInflight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	s.total.Add(1)
+
+	ri, ok := route(r.URL.Path)
+	if !ok {
+		s.reject(w, r, 404, "unknown path")
+		s.writeGateway(w, r, nil, 404, "300", false, "Not Found Exception", "")
+		return
+	}
+	s.count(&ri)
+	if r.Method != http.MethodGet {
+		s.reject(w, r, 405, "method not allowed")
+		w.Header().Set("Allow", http.MethodGet)
+		s.writeJSON(w, r, nil, 405, []byte(`{"code":"405","message":"Method Not Allowed"}`))
+		return
+	}
+	if reason := s.authenticate(r); reason != "" {
+		s.reject(w, r, 401, reason)
+		s.writeGateway(w, r, nil, 401, "200", false, "Authentication Failed", reason)
+		return
+	}
+	pg, reason := parsePaging(r, ri.op)
+	if reason != "" {
+		s.reject(w, r, 400, reason)
+		s.writeJSON(w, r, nil, 400, []byte(`{"code":"10001","message":"Invalid Request."}`))
+		return
+	}
+	ri.page = pg.num
+
+	var af *activeFault
+	if s.numFaults.Load() > 0 {
+		if f, ok := s.faults.pick(&ri); ok {
+			af = &f
+		}
+	}
+	if af == nil {
+		bp := getBuf()
+		status, body := s.answer(*bp, &ri, pg, nil)
+		s.writeJSON(w, r, nil, status, body)
+		*bp = body
+		putBuf(bp)
+		return
+	}
+	s.serveFault(w, r, &ri, pg, af)
+}
+
+// count counts a routed request: by operation, by project for asset
+// lists and by asset for status calls.
+func (s *Server) count(ri *reqInfo) {
+	s.ops[opIndex(ri.op)].Add(1)
+	switch {
+	case ri.op == client.OpListAssets && ri.hasPID:
+		s.projMu.Lock()
+		s.projCounts[projKey{ri.workspace, ri.projectID}]++
+		s.projMu.Unlock()
+	case ri.op == client.OpImportStatus || ri.op == client.OpAnalysisStatus:
+		s.statusMu.Lock()
+		if s.statusCounts == nil {
+			s.statusCounts = map[assetKey]int64{}
+		}
+		s.statusCounts[assetKey{ri.workspace, ri.projectID, ri.assetID}]++
+		s.statusMu.Unlock()
+	}
+}
+
+func (s *Server) reject(_ http.ResponseWriter, r *http.Request, status int, reason string) {
+	s.cfg.logger.Debug("mitest: request rejected", "method", r.Method, "uri", r.RequestURI, "status", status, "reason", reason)
+}

@@ -141,7 +141,6 @@ func New(cfg Config) (*Exporter, error) {
 }
 
 // buildAPI makes the API client, its metrics and the shared rate limiter.
-// cfg.API is left as the status client is to be built from it.
 func (e *Exporter) buildAPI(cfg *Config) error {
 	api := &cfg.API
 	api.Observer = collector.NewAPIMetrics(e.Process)
@@ -177,12 +176,8 @@ func (e *Exporter) buildTracker(cfg Config) error {
 	if cfg.API.Limiter != nil {
 		budget = append(budget, cfg.API.Limiter)
 	}
-	scfg := cfg.API
-	scfg.Limiter = budget
-	statusAPI, err := client.New(scfg)
-	if err != nil {
-		return refused("invalid API client configuration", err)
-	}
+	statusAPI := e.API.WithLimiter(budget) // the same connections and buffers
+	var err error
 	if e.Tracker, err = status.New(statusAPI, st); err != nil {
 		return refused("status tracking", err)
 	}

@@ -18,7 +18,8 @@ import (
 )
 
 // fakeAPI answers from a table of statuses, as the service would for one
-// project. The simulator-backed tests are in sim_test.go.
+// project. The tests against the simulator, through the whole exporter,
+// are in collector/handler/status_test.go.
 type fakeAPI struct {
 	mu       sync.Mutex
 	imp      map[int64]client.ImportStatus

@@ -18,7 +18,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -324,10 +323,9 @@ func landing(demo bool) exporter.Landing {
 // serve runs the exporter's background work and its HTTP server until ctx
 // ends (a signal) or the server fails, and returns the exit status.
 func serve(ctx context.Context, stop context.CancelFunc, e *exporter.Exporter, toolkit *web.FlagConfig, logger *slog.Logger) int {
-	var background sync.WaitGroup
 	// Stopped with the server; the tracker commits its state file on the
 	// way out.
-	background.Go(func() { e.Run(ctx) })
+	stopBackground := e.Start(ctx)
 	srv := newHTTPServer(e.Routes)
 	go func() {
 		<-ctx.Done()
@@ -337,8 +335,8 @@ func serve(ctx context.Context, stop context.CancelFunc, e *exporter.Exporter, t
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	err := web.ListenAndServe(srv, toolkit, logger)
-	stop() // the server may have failed before a signal: stop the background work too
-	background.Wait()
+	stop() // the server may have failed before a signal
+	stopBackground()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("server failed", "err", err)
 		return 1

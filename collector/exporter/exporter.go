@@ -228,6 +228,20 @@ func (e *Exporter) routes(cfg Config) (http.Handler, error) {
 	return mux, nil
 }
 
+// Start runs the exporter's background work (Run) in a goroutine until ctx
+// ends or stop is called. stop ends it, waits for it (with a state file,
+// the state is committed by then) and closes the idle API connections.
+func (e *Exporter) Start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	return func() {
+		cancel()
+		<-done
+		e.API.CloseIdleConnections()
+	}
+}
+
 // Run does the exporter's background work (the status tracker's checks)
 // until ctx ends; with a state file, the state is committed on the way
 // out. Without status tracking it returns at once.

@@ -76,11 +76,7 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(x.API.CloseIdleConnections)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { x.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(x.Start(context.Background()))
 	e.exp, e.api, e.scraper, e.h, e.process, e.serving, e.tracker = x, x.API, x.Scraper, x.Handler, x.Process, x.Serving, x.Tracker
 	e.srv = httptest.NewServer(x.Routes)
 	t.Cleanup(e.srv.Close)

@@ -64,11 +64,7 @@ func attach(t testing.TB, sim *mitest.Server, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(x.API.CloseIdleConnections)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { x.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(x.Start(context.Background()))
 	e.api, e.scraper, e.process = x.API, x.Scraper, x.Process
 	return e
 }

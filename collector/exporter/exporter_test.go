@@ -1,0 +1,89 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
+	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
+)
+
+// TestConfigErrors: each part that refuses its configuration is named in
+// the error, as main logs it.
+func TestConfigErrors(t *testing.T) {
+	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
+	t.Cleanup(sim.Close)
+	locked := filepath.Join(t.TempDir(), "state.db")
+	holder, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour, StateFile: locked}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(holder.Start(context.Background()))
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"API URL", func(c *Config) { c.API.BaseURL = "ftp://x" }, "invalid API client configuration"},
+		{"page size", func(c *Config) { c.API.PageSize = 5000 }, "invalid API client configuration"},
+		{"workspace", func(c *Config) { c.Scrape.Workspaces = []string{"Bad_Name"} }, "invalid configuration"},
+		{"locked state file", func(c *Config) { c.Status = status.Config{Window: time.Hour, StateFile: locked} }, "status tracking"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{API: sim.ClientConfig()}
+			tc.mod(&cfg)
+			_, err := New(cfg)
+			ce, ok := errors.AsType[*ConfigError](err)
+			if !ok || ce.What != tc.want || !strings.HasPrefix(err.Error(), tc.want+": ") {
+				t.Errorf("New: %v; want a ConfigError of %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRoutes: the routes serve what main serves, and a tracker only with
+// a window; Start's stop ends the background work.
+func TestRoutes(t *testing.T) {
+	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 3}))
+	t.Cleanup(sim.Close)
+	e, err := New(Config{API: sim.ClientConfig(), Scrape: scrape.Config{Concurrency: 2}, TelemetryPath: "/m",
+		Landing: Landing{Name: "x", Description: "the landing page"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Tracker != nil || e.Limiter != nil {
+		t.Errorf("tracker %v, limiter %v without a window or a rate limit", e.Tracker, e.Limiter)
+	}
+	e.Start(context.Background())()
+	srv := httptest.NewServer(e.Routes)
+	t.Cleanup(srv.Close)
+	for path, want := range map[string]string{
+		"/m":                "ncp_mediaintel_up 1",
+		"/-/healthy":        "Healthy",
+		"/internal/metrics": "ncp_mediaintel_api_requests_total",
+		"/":                 "the landing page",
+		"/discovery":        `"targets"`,
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, want 200 with %q:\n%.300s", path, resp.StatusCode, want, body)
+		}
+	}
+	if n := sim.Requests(client.OpListWorkspaces); n < 2 {
+		t.Errorf("%d workspace list calls; want the scrape's and the discovery's", n)
+	}
+}

@@ -1,9 +1,7 @@
 package handler_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
 	"github.com/mediaintel/mediaintel_exporter/collector/exporter"
+	"github.com/mediaintel/mediaintel_exporter/collector/exporter/exportertest"
 	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 	"github.com/mediaintel/mediaintel_exporter/collector/status"
@@ -51,33 +50,18 @@ type envOpts struct {
 
 func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 	t.Helper()
-	e := &env{sim: mitest.NewServer(inv, o.sim...), logs: &testutil.LockedBuffer{}}
+	e := &env{sim: mitest.NewServer(inv, o.sim...)}
 	t.Cleanup(e.sim.Close)
-	ccfg := e.sim.ClientConfig()
-	ccfg.PageSize = o.pageSize
-	if o.clientFn != nil {
-		o.clientFn(&ccfg)
+	if o.status != nil && o.status.Rate == 0 {
+		st := *o.status
+		st.Rate = 1000
+		o.status = &st
 	}
-	cfg := exporter.Config{
-		API:       ccfg,
-		RateLimit: o.rateLimit,
-		RateBurst: o.rateBurst,
-		Scrape:    o.cfg,
-		Serve:     o.opts,
-		Logger:    slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	if o.status != nil {
-		cfg.Status = *o.status
-		if cfg.Status.Rate == 0 {
-			cfg.Status.Rate = 1000
-		}
-	}
-	x, err := exporter.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(x.Start(context.Background()))
-	e.exp, e.api, e.scraper, e.h, e.process, e.serving, e.tracker = x, x.API, x.Scraper, x.Handler, x.Process, x.Serving, x.Tracker
+	x, logs := exportertest.New(t, e.sim, exportertest.Options{
+		Scrape: o.cfg, Serve: o.opts, PageSize: o.pageSize, Client: o.clientFn,
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Status: o.status,
+	})
+	e.exp, e.api, e.scraper, e.h, e.process, e.serving, e.tracker, e.logs = x, x.API, x.Scraper, x.Handler, x.Process, x.Serving, x.Tracker, logs
 	e.srv = httptest.NewServer(x.Routes)
 	t.Cleanup(e.srv.Close)
 	return e

@@ -2,7 +2,6 @@ package scrape_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -10,7 +9,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/exporter"
+	"github.com/mediaintel/mediaintel_exporter/collector/exporter/exportertest"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 	"github.com/mediaintel/mediaintel_exporter/collector/status"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
@@ -46,27 +45,8 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 // work until the test ends.
 func attach(t testing.TB, sim *mitest.Server, o envOpts) *env {
 	t.Helper()
-	e := &env{sim: sim, logs: &testutil.LockedBuffer{}}
-	ccfg := sim.ClientConfig()
-	ccfg.PageSize = o.pageSize
-	if o.clientFn != nil {
-		o.clientFn(&ccfg)
-	}
-	cfg := exporter.Config{
-		API:    ccfg,
-		Scrape: o.cfg,
-		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	if o.status != nil {
-		cfg.Status = *o.status
-	}
-	x, err := exporter.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(x.Start(context.Background()))
-	e.api, e.scraper, e.process = x.API, x.Scraper, x.Process
-	return e
+	x, logs := exportertest.New(t, sim, exportertest.Options{Scrape: o.cfg, PageSize: o.pageSize, Client: o.clientFn, Status: o.status})
+	return &env{sim: sim, api: x.API, scraper: x.Scraper, process: x.Process, logs: logs}
 }
 
 func asset(id int64, format, res string, durMs, size int64) mitest.Asset {

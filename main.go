@@ -80,7 +80,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 1
 	}
 	if e.Tracker != nil {
-		logger.Info("tracking the status of recent assets", "window", o.statusWindow, "rate", o.statusRate, "state_file", o.statusFile)
+		logger.Info("tracking the status of recent assets", "window", o.statusWindow, "rate", o.statusRate, "state_file", o.statusFile, "scene_summaries", o.sceneSummaries)
 	}
 	return serve(ctx, stop, e, o.toolkit, logger)
 }
@@ -109,6 +109,7 @@ type options struct {
 	statusReverify              time.Duration
 	statusRate                  float64
 	statusFile                  string
+	sceneSummaries              bool
 	demo                        bool
 	toolkit                     *web.FlagConfig
 	logging                     *promslog.Config
@@ -174,11 +175,12 @@ func (o *options) define(app *kingpin.Application) {
 	flag("scrape.histograms", "Export per-project asset size and duration histograms (--no-scrape.histograms to turn off).").Default("true").BoolVar(&o.histograms)
 	flag("web.telemetry-path", "Path under which to expose metrics.").Default(exporter.DefaultTelemetryPath).StringVar(&o.telemetryPath)
 	flag("web.max-requests", "Requests to /metrics, /probe and /discovery served at once; more get 503.").Default(itoa(handler.DefaultMaxInFlight)).IntVar(&o.maxRequests)
-	flag("status.window", "Track the import and analysis status of assets created or updated within this window (0: off; --demo: 30m).").Default("0s").DurationVar(&o.statusWindow)
-	flag("status.recheck", "Check a moving status (upload in progress, analysis waiting or running) again after this.").Default(dur(status.DefaultRecheck)).DurationVar(&o.statusRecheck)
+	flag("status.window", "Track the import, analysis and scene summary status of assets created or updated within this window (0: off; --demo: 30m).").Default("0s").DurationVar(&o.statusWindow)
+	flag("status.recheck", "Check a moving status (upload in progress, analysis or scene summary waiting or running) again after this.").Default(dur(status.DefaultRecheck)).DurationVar(&o.statusRecheck)
 	flag("status.reverify", "Check a settled status again after this, even when the asset's updatedTime has not changed.").Default(dur(status.DefaultReverify)).DurationVar(&o.statusReverify)
 	flag("status.rate", "Status requests per second, all together (below --mi.rate-limit when that is set).").Default(strconv.FormatFloat(status.DefaultRate, 'g', -1, 64)).Float64Var(&o.statusRate)
 	flag("status.state-file", "Keep the status tracker's state in this file across restarts (default: in memory).").StringVar(&o.statusFile)
+	flag("status.scene-summaries", "Track the scene summary of analysed recent assets too (--no-status.scene-summaries: no such call is made).").Default("true").BoolVar(&o.sceneSummaries)
 	flag("demo", "Serve synthetic demo data from a built-in API simulator; needs no NCP account.").BoolVar(&o.demo)
 }
 
@@ -285,6 +287,8 @@ func (o *options) config(getenv func(string) string, logger *slog.Logger) (cfg e
 			Rate:      o.statusRate,
 			StateFile: o.statusFile,
 			APIURL:    stateKey,
+			// The third stage of the pipeline, on whenever the window is.
+			SceneSummaries: o.sceneSummaries,
 		},
 		TelemetryPath: o.telemetryPath,
 		Landing:       landing(o.demo),

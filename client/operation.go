@@ -13,7 +13,9 @@ const (
 	OpListAssets     Operation = "list_assets"         // .../projects/{project}/assets
 	OpImportStatus   Operation = "get_import_status"   // .../assets/{asset}/import-status
 	OpAnalysisStatus Operation = "get_analysis_status" // .../assets/{asset}/index/status
+	// OpSceneSummaryStatus: .../assets/{asset}/scene-summary/status
+	OpSceneSummaryStatus Operation = "get_scene_summary_status"
 )
 
 // Operations lists every Operation, for pre-initialising metrics.
-var Operations = []Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets, OpImportStatus, OpAnalysisStatus}
+var Operations = []Operation{OpListWorkspaces, OpGetWorkspace, OpListProjects, OpListAssets, OpImportStatus, OpAnalysisStatus, OpSceneSummaryStatus}

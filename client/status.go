@@ -57,17 +57,26 @@ func (c *Client) assetCall(ctx context.Context, op Operation, workspace string, 
 	})
 }
 
+// SceneSummaryStatus is the status of an asset's scene summary (the VLM
+// summary of an indexed asset; docs/api.md, "Scene-summary status").
+type SceneSummaryStatus struct {
+	// Status is result.status as sent: BEFORE_SUMMARIZE, WAIT_SUMMARIZE,
+	// SUMMARIZING, SUMMARIZE_COMPLETED, SUMMARIZE_FAIL or
+	// SUMMARIZE_CANCELED ("" when absent).
+	Status string
+}
+
+type sceneSummaryStatusJSON struct {
+	Status string `json:"status"`
+}
+
 // ImportStatus reads an asset's upload status (one request). A 404 means
 // the asset does not exist (any more).
 func (c *Client) ImportStatus(ctx context.Context, workspace string, projectID, assetID int64) (ImportStatus, error) {
 	var st ImportStatus
-	err := c.assetCall(ctx, OpImportStatus, workspace, projectID, assetID, "/import-status", func(body []byte) error {
-		env, err := decodeJSON[importStatusJSON](body)
-		if err != nil {
-			return err
-		}
-		st = ImportStatus{Status: env.Result.UploadStatus, Message: cleanText(env.Result.UploadResult)}
-		return nil
+	err := c.assetCall(ctx, OpImportStatus, workspace, projectID, assetID, "/import-status", func(body []byte) (err error) {
+		st, err = decodeImportStatus(body)
+		return err
 	})
 	return st, err
 }
@@ -76,18 +85,50 @@ func (c *Client) ImportStatus(ctx context.Context, workspace string, projectID, 
 // request). A 404 means the asset does not exist (any more).
 func (c *Client) AnalysisStatus(ctx context.Context, workspace string, projectID, assetID int64) (AnalysisStatus, error) {
 	var st AnalysisStatus
-	err := c.assetCall(ctx, OpAnalysisStatus, workspace, projectID, assetID, "/index/status", func(body []byte) error {
-		env, err := decodeJSON[analysisStatusJSON](body)
-		if err != nil {
-			return err
-		}
-		r := env.Result
-		msg := r.Message
-		if msg == "" {
-			msg = r.Message2
-		}
-		st = AnalysisStatus{Status: r.Status, Message: cleanText(msg), IndexID: r.IndexID.V, HasIndexID: r.IndexID.Set}
-		return nil
+	err := c.assetCall(ctx, OpAnalysisStatus, workspace, projectID, assetID, "/index/status", func(body []byte) (err error) {
+		st, err = decodeAnalysisStatus(body)
+		return err
 	})
 	return st, err
+}
+
+// SceneSummaryStatus reads the status of an asset's scene summary (one
+// request). A 404 means no summary (docs/api.md), not a deleted asset:
+// the caller tells the two apart.
+func (c *Client) SceneSummaryStatus(ctx context.Context, workspace string, projectID, assetID int64) (SceneSummaryStatus, error) {
+	var st SceneSummaryStatus
+	err := c.assetCall(ctx, OpSceneSummaryStatus, workspace, projectID, assetID, "/scene-summary/status", func(body []byte) (err error) {
+		st, err = decodeSceneSummaryStatus(body)
+		return err
+	})
+	return st, err
+}
+
+func decodeImportStatus(body []byte) (ImportStatus, error) {
+	env, err := decodeJSON[importStatusJSON](body)
+	if err != nil {
+		return ImportStatus{}, err
+	}
+	return ImportStatus{Status: env.Result.UploadStatus, Message: cleanText(env.Result.UploadResult)}, nil
+}
+
+func decodeAnalysisStatus(body []byte) (AnalysisStatus, error) {
+	env, err := decodeJSON[analysisStatusJSON](body)
+	if err != nil {
+		return AnalysisStatus{}, err
+	}
+	r := env.Result
+	msg := r.Message
+	if msg == "" {
+		msg = r.Message2
+	}
+	return AnalysisStatus{Status: r.Status, Message: cleanText(msg), IndexID: r.IndexID.V, HasIndexID: r.IndexID.Set}, nil
+}
+
+func decodeSceneSummaryStatus(body []byte) (SceneSummaryStatus, error) {
+	env, err := decodeJSON[sceneSummaryStatusJSON](body)
+	if err != nil {
+		return SceneSummaryStatus{}, err
+	}
+	return SceneSummaryStatus{Status: env.Result.Status}, nil
 }

@@ -111,10 +111,11 @@ func NewServingMetrics(reg prometheus.Registerer) *ServingMetrics {
 }
 
 var (
-	statusChecksDesc = newDesc("status_checks_total", "Status calls the tracker made, by kind (import or analysis) and result (HTTP status, or error when no answer came).", "kind", "result")
+	statusChecksDesc = newDesc("status_checks_total", "Status calls the tracker made, by kind (import, analysis or scene_summary) and result (HTTP status, or error when no answer came).", "kind", "result")
 	statusQueueDesc  = newDesc("status_queue_assets", "Status checks due now and not yet made.")
 	statusLagDesc    = newDesc("status_check_lag_seconds", "How overdue the most overdue status check is; growing, it says --status.rate is too low for the window.")
 	observedDesc     = newDesc("analyses_observed_total", "Analyses the tracker saw end, by how (completed, failed, cancelled): rate() of it is the analysis throughput of recent assets.", "workspace", "project_id", "status")
+	summariesDesc    = newDesc("scene_summaries_observed_total", "Scene summaries the tracker saw end after it saw them queued or running, by how (completed, failed, cancelled).", "workspace", "project_id", "status")
 )
 
 // RegisterStatusMetrics exports the status tracker's process-lifetime
@@ -130,6 +131,7 @@ func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- statusQueueDesc
 	ch <- statusLagDesc
 	ch <- observedDesc
+	ch <- summariesDesc
 }
 
 func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
@@ -153,6 +155,11 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		id := strconv.FormatInt(o.ProjectID, 10)
 		for _, s := range []status.AnalysisState{status.AnalysisCompleted, status.AnalysisFailed, status.AnalysisCancelled} {
 			ch <- counter(observedDesc, float64(o.N[s]), o.Workspace, id, s.String())
+		}
+		if st.SceneSummaries {
+			for _, s := range []status.SummaryState{status.SummaryCompleted, status.SummaryFailed, status.SummaryCancelled} {
+				ch <- counter(summariesDesc, float64(o.Summaries[s]), o.Workspace, id, s.String())
+			}
 		}
 	}
 }

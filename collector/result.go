@@ -62,6 +62,8 @@ var (
 	analysisStatusDesc = newDesc("recent_assets_analysis_status", "Recent assets by last known analysis status (not_imported until the upload is COMPLETED); the statuses sum to recent_assets.", "workspace", "project_id", "status")
 	failuresDesc       = newDesc("recent_assets_analysis_failures", "Recent assets whose analysis failed, by the reason read from the failure message.", "workspace", "project_id", "reason")
 	oldestPendingDesc  = newDesc("analysis_oldest_pending_seconds", "How long the longest-waiting recent asset has been seen waiting for or in analysis (WAIT_ANALYZE or ANALYZING); 0 when none is.", labelsProject...)
+	summaryStatusDesc  = newDesc("recent_assets_scene_summary_status", "Recent assets by last known scene summary status (not_analyzed until the analysis is ANALYZE_COMPLETED); the statuses sum to recent_assets.", "workspace", "project_id", "status")
+	summaryPendingDesc = newDesc("scene_summary_oldest_pending_seconds", "How long the longest-waiting recent asset has been seen with its scene summary queued or running (WAIT_SUMMARIZE or SUMMARIZING); 0 when none is.", labelsProject...)
 )
 
 // ResultOptions say which optional series a ResultCollector exports.
@@ -91,7 +93,7 @@ func (c *ResultCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{upDesc, durationDesc, timeoutDesc, wsSuccessDesc, wsProjectsDesc, wsMonthlyDesc,
 		projInfoDesc, projSuccessDesc, projDurationDesc, projReportDesc, cacheAgeDesc, assetsDesc, bytesDesc, secondsDesc,
 		lastCreatedDesc, lastUpdatedDesc, invalidDesc, outOfSpecDesc, byResDesc, sizeHistDesc, durHistDesc,
-		recentDesc, importStatusDesc, analysisStatusDesc, failuresDesc, oldestPendingDesc} {
+		recentDesc, importStatusDesc, analysisStatusDesc, failuresDesc, oldestPendingDesc, summaryStatusDesc, summaryPendingDesc} {
 		ch <- d
 	}
 }
@@ -196,4 +198,11 @@ func collectStatus(ch chan<- prometheus.Metric, st *status.Summary, ws, id strin
 		ch <- gauge(failuresDesc, float64(st.Failures[r]), ws, id, r.String())
 	}
 	ch <- gauge(oldestPendingDesc, st.OldestPending.Seconds(), ws, id)
+	if !st.SceneSummaries {
+		return // the stage is off: no such family
+	}
+	for s := range status.SummaryState(status.NumSummaryStates) {
+		ch <- gauge(summaryStatusDesc, float64(st.SceneSummary[s]), ws, id, s.String())
+	}
+	ch <- gauge(summaryPendingDesc, st.SummaryOldestPending.Seconds(), ws, id)
 }

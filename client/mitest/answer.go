@@ -35,7 +35,7 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 			return 404, append(b, notFoundBody...)
 		}
 		return 200, s.cachedAssetPage(b, ri, p, pg, af, o)
-	case client.OpImportStatus, client.OpAnalysisStatus:
+	case client.OpImportStatus, client.OpAnalysisStatus, client.OpSceneSummaryStatus:
 		wi := s.index[ri.workspace]
 		if wi == nil || !ri.hasPID || wi.projects[ri.projectID] == nil || ri.assetID == 0 {
 			return 404, append(b, notFoundBody...)
@@ -44,10 +44,16 @@ func (s *Server) answer(b []byte, ri *reqInfo, pg paging, af *activeFault) (int,
 		if !ok {
 			return 404, append(b, notFoundBody...)
 		}
-		if ri.op == client.OpImportStatus {
+		switch ri.op {
+		case client.OpImportStatus:
 			return 200, appendImportStatus(b, ri.assetID, st, o)
+		case client.OpAnalysisStatus:
+			return 200, appendAnalysisStatus(b, ri.assetID, st, o)
 		}
-		return 200, appendAnalysisStatus(b, ri.assetID, st, o)
+		if st.SummaryNotFound {
+			return 404, append(b, noSummaryBody...)
+		}
+		return 200, appendSummaryStatus(b, st, o)
 	}
 	return 404, append(b, notFoundBody...)
 }

@@ -7,14 +7,23 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
-// Coordinates of the demo project whose asset list always fails, and of
-// the one whose analysis queue is stuck.
+// Coordinates of the demo project whose asset list always fails, of the
+// one whose analysis queue is stuck, and of the one whose scene summaries
+// all fail.
 const (
-	DemoFailingWorkspace       = "media-staging"
-	DemoFailingProject   int64 = 2003
-	DemoStuckWorkspace         = "media-prod"
-	DemoStuckProject     int64 = 1004
+	DemoFailingWorkspace              = "media-staging"
+	DemoFailingProject          int64 = 2003
+	DemoStuckWorkspace                = "media-prod"
+	DemoStuckProject            int64 = 1004
+	DemoSummaryFailingWorkspace       = "media-prod"
+	DemoSummaryFailingProject   int64 = 1003
 )
+
+// demoSummaryFailing is the pipeline of the demo project whose scene
+// summaries fail in a wave: quick, so that the failures show within a
+// couple of minutes of the start.
+var demoSummaryFailing = Pipeline{ImportTime: 10 * time.Second, WaitTime: 20 * time.Second, AnalysisTime: 30 * time.Second,
+	SummaryWaitTime: 10 * time.Second, SummaryTime: 20 * time.Second, SummariesFail: true}
 
 // DemoUploadEvery is how often a new asset arrives in the demo, in one
 // project after the other (not the failing one): the growth panels and
@@ -87,10 +96,14 @@ func DemoInventory() *Inventory {
 				UpdatedTime:     "2025-04-23T17:13:37",
 				Synthetic:       &SyntheticAssets{Count: dp.assets, Seed: dp.id * 7919, FirstID: nextID},
 			})
-			if dw.name == DemoStuckWorkspace && dp.id == DemoStuckProject {
+			switch {
+			case dw.name == DemoStuckWorkspace && dp.id == DemoStuckProject:
 				stuck := DefaultPipeline
 				stuck.Stuck, stuck.ImportTime = true, 10*time.Second
 				ws.Projects[len(ws.Projects)-1].Pipeline = &stuck
+			case dw.name == DemoSummaryFailingWorkspace && dp.id == DemoSummaryFailingProject:
+				failing := demoSummaryFailing
+				ws.Projects[len(ws.Projects)-1].Pipeline = &failing
 			}
 			nextID += int64(dp.assets)
 		}

@@ -4,11 +4,11 @@
 // It is not test-only code: it ships in the exporter binary, which runs it
 // in-process for --demo (NewDemoServer).
 //
-// It answers the six read calls the exporter makes, named by client's
+// It answers the seven read calls the exporter makes, named by client's
 // operations (see docs/api.md): list workspaces, workspace details, list
-// projects, list assets, and an asset's import status (get_import_status)
-// and analysis status (get_analysis_status), with the documented JSON
-// shapes. It is as strict as the API Gateway: every request must be signed
+// projects, list assets, and an asset's import status (get_import_status),
+// analysis status (get_analysis_status) and scene summary status
+// (get_scene_summary_status), with the documented JSON shapes. It is as strict as the API Gateway: every request must be signed
 // (signature v2) with known credentials and a timestamp within five minutes
 // of the server clock, and paging parameters must be in range.
 //
@@ -28,9 +28,10 @@
 // bodies, connection resets, and lists that shift or lie about their paging.
 //
 // For the demo, NewDemoServer serves DemoInventory, in which one project
-// (DemoFailingWorkspace, DemoFailingProject) always fails and one
-// (DemoStuckWorkspace, DemoStuckProject) has a stuck analysis queue, while
-// new assets arrive every DemoUploadEvery.
+// (DemoFailingWorkspace, DemoFailingProject) always fails, one
+// (DemoStuckWorkspace, DemoStuckProject) has a stuck analysis queue and one
+// (DemoSummaryFailingWorkspace, DemoSummaryFailingProject) sees every scene
+// summary fail, while new assets arrive every DemoUploadEvery.
 //
 // For benchmarks, SyntheticAssets generates assets on the fly, so a project
 // of a million assets costs no memory, and pages are encoded without

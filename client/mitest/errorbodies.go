@@ -27,6 +27,10 @@ func (s *Server) writeGateway(w http.ResponseWriter, r *http.Request, af *active
 
 const notFoundBody = `{"code":"404","message":"Not Found"}`
 
+// noSummaryBody is the 404 of scene-summary/status for an asset that has
+// no summary (docs/api.md: the sibling result call documents it).
+const noSummaryBody = `{"code":"404","message":"Scene summary not found."}`
+
 func orDefault(s, def string) string {
 	if s != "" {
 		return s

@@ -85,7 +85,7 @@ func (s *Server) count(ri *reqInfo) {
 		s.projMu.Lock()
 		s.projCounts[projKey{ri.workspace, ri.projectID}]++
 		s.projMu.Unlock()
-	case ri.op == client.OpImportStatus || ri.op == client.OpAnalysisStatus:
+	case statusCall(ri.op):
 		s.statusMu.Lock()
 		if s.statusCounts == nil {
 			s.statusCounts = map[assetKey]int64{}
@@ -93,6 +93,11 @@ func (s *Server) count(ri *reqInfo) {
 		s.statusCounts[assetKey{ri.workspace, ri.projectID, ri.assetID}]++
 		s.statusMu.Unlock()
 	}
+}
+
+// statusCall reports whether op is one of the per-asset status calls.
+func statusCall(op client.Operation) bool {
+	return op == client.OpImportStatus || op == client.OpAnalysisStatus || op == client.OpSceneSummaryStatus
 }
 
 func (s *Server) reject(_ http.ResponseWriter, r *http.Request, status int, reason string) {

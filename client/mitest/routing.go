@@ -50,7 +50,8 @@ func route(path string) (ri reqInfo, ok bool) {
 		ri.op = client.OpListAssets
 		return ri, true
 	}
-	// assets/{asset_id}/import-status and assets/{asset_id}/index/status
+	// assets/{asset_id}/import-status, .../index/status and
+	// .../scene-summary/status
 	rest, found = strings.CutPrefix(rest, "assets/")
 	if !found {
 		return ri, false
@@ -61,6 +62,8 @@ func route(path string) (ri reqInfo, ok bool) {
 		ri.op = client.OpImportStatus
 	case "index/status":
 		ri.op = client.OpAnalysisStatus
+	case "scene-summary/status":
+		ri.op = client.OpSceneSummaryStatus
 	default:
 		return ri, false
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
-// AssetStatus is what the two status calls answer for an asset.
+// AssetStatus is what the three status calls answer for an asset.
 type AssetStatus struct {
 	// Upload is result.uploadStatus of import-status (IN_PROGRESS,
 	// COMPLETED, FAILED, FILE_NOT_EXIST, INVALID_METADATA, or anything
@@ -25,27 +25,49 @@ type AssetStatus struct {
 	MessageField string
 	// IndexID is result.indexId (0: null).
 	IndexID int64
+	// Summary is result.status of scene-summary/status (BEFORE_SUMMARIZE,
+	// WAIT_SUMMARIZE, SUMMARIZING, SUMMARIZE_COMPLETED, SUMMARIZE_FAIL,
+	// SUMMARIZE_CANCELED, or anything else); "" answers BEFORE_SUMMARIZE.
+	// SummaryNotFound answers 404 instead: the other reading of an asset
+	// that was never summarised (docs/api.md). SummaryExtra adds fields
+	// the docs do not show to the answer's result.
+	Summary         string
+	SummaryNotFound bool
+	SummaryExtra    bool
 }
 
-// Pipeline makes the import and analysis of a project's assets move on
-// with the server clock, from each asset's createdTime. Each asset takes
-// between a tenth and all of each duration, and its outcome, by a hash of
-// its ID: 94% of uploads complete (3% FAILED, 1% FILE_NOT_EXIST, 2%
-// INVALID_METADATA); of those, 10% are never analysed (BEFORE_ANALYZE),
-// the others wait, are analysed, and end ANALYZE_COMPLETED (85%),
-// ANALYZE_FAIL (10%, each documented reason, in English or Korean, under
-// either spelling of the message key) or ANALYZE_CANCEL (5%).
+// Pipeline makes the import, analysis and scene summary of a project's
+// assets move on with the server clock, from each asset's createdTime.
+// Each asset takes between a tenth and all of each duration, and its
+// outcome, by a hash of its ID: 94% of uploads complete (3% FAILED, 1%
+// FILE_NOT_EXIST, 2% INVALID_METADATA); of those, 10% are never analysed
+// (BEFORE_ANALYZE), the others wait, are analysed, and end
+// ANALYZE_COMPLETED (85%), ANALYZE_FAIL (10%, each documented reason, in
+// English or Korean, under either spelling of the message key) or
+// ANALYZE_CANCEL (5%). Of the analysed assets, 30% are never summarised
+// (half answer BEFORE_SUMMARIZE, half 404: both readings of the docs); the
+// others' summaries wait (WAIT_SUMMARIZE), run (SUMMARIZING) and end
+// SUMMARIZE_COMPLETED (85%), SUMMARIZE_FAIL (10%) or SUMMARIZE_CANCELED
+// (5%). Half of the answers carry fields the docs do not show.
 type Pipeline struct {
 	ImportTime   time.Duration
 	WaitTime     time.Duration
 	AnalysisTime time.Duration
+	// SummaryWaitTime and SummaryTime are how long a scene summary waits
+	// after the analysis, and runs.
+	SummaryWaitTime time.Duration
+	SummaryTime     time.Duration
 	// Stuck keeps every analysis waiting (WAIT_ANALYZE) for ever: a stuck
 	// analysis queue.
 	Stuck bool
+	// SummariesFail makes every scene summary that runs end
+	// SUMMARIZE_FAIL: a wave of failing summaries.
+	SummariesFail bool
 }
 
 // DefaultPipeline moves the assets of projects that set none.
-var DefaultPipeline = Pipeline{ImportTime: 30 * time.Second, WaitTime: 2 * time.Minute, AnalysisTime: 5 * time.Minute}
+var DefaultPipeline = Pipeline{ImportTime: 30 * time.Second, WaitTime: 2 * time.Minute, AnalysisTime: 5 * time.Minute,
+	SummaryWaitTime: time.Minute, SummaryTime: 3 * time.Minute}
 
 // FailureMessages are the analysis failure messages the simulator sends:
 // the four documented reasons, in English and in Korean.
@@ -68,6 +90,10 @@ func (pl *Pipeline) StatusAt(id int64, created, now time.Time) AssetStatus {
 	waited := imported.Add(share(pl.WaitTime))
 	analysed := waited.Add(share(pl.AnalysisTime))
 	upload, never, outcome, msg, field := r.n(100), r.n(10) == 0, r.n(100), r.n(len(FailureMessages)), r.n(2)
+	// Drawn after the import and analysis ones, which stay as they were.
+	summaryQueued := analysed.Add(share(pl.SummaryWaitTime))
+	summarised := summaryQueued.Add(share(pl.SummaryTime))
+	sum := summaryDraws{queued: summaryQueued, done: summarised, never: r.n(100) < 30, outcome: r.n(100), notFound: r.n(2) == 0, extra: r.n(2) == 0}
 
 	switch {
 	case now.Before(imported):
@@ -89,6 +115,7 @@ func (pl *Pipeline) StatusAt(id int64, created, now time.Time) AssetStatus {
 		st.Analysis = "ANALYZING"
 	case outcome < 85:
 		st.Analysis, st.IndexID = "ANALYZE_COMPLETED", id*10+1
+		pl.summaryAt(&st, sum, now)
 	case outcome < 95:
 		st.Analysis, st.AnalysisMessage = "ANALYZE_FAIL", FailureMessages[msg]
 		if field == 1 {
@@ -97,7 +124,37 @@ func (pl *Pipeline) StatusAt(id int64, created, now time.Time) AssetStatus {
 	default:
 		st.Analysis = "ANALYZE_CANCEL"
 	}
+	if st.Summary == "" {
+		st.SummaryNotFound, st.SummaryExtra = sum.notFound, sum.extra // not analysed: no summary
+	}
 	return st
+}
+
+// summaryDraws are an asset's scene summary times and outcome.
+type summaryDraws struct {
+	queued, done    time.Time
+	never, notFound bool
+	extra           bool
+	outcome         int
+}
+
+// summaryAt sets the scene summary of an analysed asset at now.
+func (pl *Pipeline) summaryAt(st *AssetStatus, d summaryDraws, now time.Time) {
+	st.SummaryExtra = d.extra
+	switch {
+	case d.never:
+		st.Summary, st.SummaryNotFound = "BEFORE_SUMMARIZE", d.notFound
+	case now.Before(d.queued):
+		st.Summary = "WAIT_SUMMARIZE"
+	case now.Before(d.done):
+		st.Summary = "SUMMARIZING"
+	case pl.SummariesFail || (d.outcome >= 85 && d.outcome < 95):
+		st.Summary = "SUMMARIZE_FAIL"
+	case d.outcome < 85:
+		st.Summary = "SUMMARIZE_COMPLETED"
+	default:
+		st.Summary = "SUMMARIZE_CANCELED"
+	}
 }
 
 type assetKey struct {
@@ -116,7 +173,7 @@ func (s *Server) SetAssetStatus(workspace string, projectID, assetID int64, st A
 	s.statuses[assetKey{workspace, projectID, assetID}] = st
 }
 
-// StatusRequestsFor is the number of status requests (both kinds) for one
+// StatusRequestsFor is the number of status requests (all three kinds) for one
 // asset since the start or the last ResetCounters.
 func (s *Server) StatusRequestsFor(workspace string, projectID, assetID int64) int64 {
 	s.statusMu.Lock()
@@ -213,6 +270,23 @@ func appendAnalysisStatus(b []byte, _ int64, st AssetStatus, o encOpts) []byte {
 		b = append(b, "null"...)
 	} else {
 		b = strconv.AppendInt(b, st.IndexID, 10)
+	}
+	return append(b, "}}"...)
+}
+
+func appendSummaryStatus(b []byte, st AssetStatus, o encOpts) []byte {
+	b = appendSuccessHead(b, o)
+	b = append(b, `{"status":`...)
+	status := st.Summary
+	if status == "" {
+		status = "BEFORE_SUMMARIZE"
+	}
+	b = appendJSONString(b, status)
+	if st.SummaryExtra {
+		// Fields the docs do not show, which a client must ignore.
+		b = append(b, `,"message":null,"summaryId":`...)
+		b = strconv.AppendInt(b, int64(len(status))*7919, 10)
+		b = append(b, `,"updatedTime":"2026-09-17T10:00:00"`...)
 	}
 	return append(b, "}}"...)
 }

@@ -130,9 +130,94 @@ func TestPipelineMoves(t *testing.T) {
 	}
 	stuck := Pipeline{ImportTime: time.Second, Stuck: true}
 	for id := int64(1); id <= 100; id++ {
+		if st := stuck.StatusAt(id, created, created.Add(24*time.Hour)); st.Summary != "" {
+			t.Fatalf("stuck pipeline: asset %d has a scene summary %q", id, st.Summary)
+		}
+	}
+	for id := int64(1); id <= 100; id++ {
 		if st := stuck.StatusAt(id, created, created.Add(24*time.Hour)); st.Upload == "COMPLETED" && st.Analysis != "WAIT_ANALYZE" {
 			t.Fatalf("stuck pipeline: asset %d is %s a day later", id, st.Analysis)
 		}
+	}
+}
+
+// TestPipelineSummaries: the scene summary of an analysed asset waits,
+// runs and ends, never going back; some are never summarised (half of
+// them answered BEFORE_SUMMARIZE, half 404); an asset that is not analysed
+// has none; SummariesFail fails every summary that runs.
+func TestPipelineSummaries(t *testing.T) {
+	order := map[string]int{"": 0, "WAIT_SUMMARIZE": 1, "SUMMARIZING": 2, "SUMMARIZE_COMPLETED": 3, "SUMMARIZE_FAIL": 3, "SUMMARIZE_CANCELED": 3, "BEFORE_SUMMARIZE": 3}
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pl := DefaultPipeline
+	failing := pl
+	failing.SummariesFail = true
+	outcomes := map[string]int{}
+	const n = 2000
+	for id := int64(1); id <= n; id++ {
+		last := -1
+		var st AssetStatus
+		for d := time.Duration(0); d <= 15*time.Minute; d += 5 * time.Second {
+			st = pl.StatusAt(id, created, created.Add(d))
+			if st.Analysis != "ANALYZE_COMPLETED" && st.Summary != "" {
+				t.Fatalf("asset %d has a summary %q while its analysis is %q", id, st.Summary, st.Analysis)
+			}
+			if o := order[st.Summary]; o < last {
+				t.Fatalf("asset %d's summary went back to %q", id, st.Summary)
+			} else {
+				last = o
+			}
+		}
+		key := st.Summary
+		if st.SummaryNotFound {
+			key += "/404"
+		}
+		outcomes[key]++
+		if f := failing.StatusAt(id, created, created.Add(time.Hour)); f.Summary != "" && f.Summary != "SUMMARIZE_FAIL" && f.Summary != "BEFORE_SUMMARIZE" {
+			t.Fatalf("failing pipeline: asset %d's summary ends %q", id, f.Summary)
+		}
+	}
+	for _, k := range []string{"SUMMARIZE_COMPLETED", "SUMMARIZE_FAIL", "SUMMARIZE_CANCELED", "BEFORE_SUMMARIZE", "BEFORE_SUMMARIZE/404"} {
+		if outcomes[k] == 0 {
+			t.Errorf("no asset ends %s: %v", k, outcomes)
+		}
+	}
+	if s := float64(outcomes["SUMMARIZE_COMPLETED"]) / n; s < 0.35 || s > 0.6 {
+		t.Errorf("completed summaries %.2f of assets; %v", s, outcomes)
+	}
+}
+
+// TestSceneSummaryEndpoint: the scene-summary call answers the documented
+// body through the real client, with or without fields the docs do not
+// show, a 404 for an asset without a summary, and a 404 for an unknown
+// asset; it is counted per asset like the other status calls.
+func TestSceneSummaryEndpoint(t *testing.T) {
+	inv := &Inventory{Workspaces: []*Workspace{{Name: "ws-one", Projects: []*Project{
+		{ID: 10, Assets: []Asset{{ID: Ptr(int64(1))}, {ID: Ptr(int64(2))}, {ID: Ptr(int64(3))}, {ID: Ptr(int64(4))}}},
+	}}}}
+	s := NewServer(inv)
+	defer s.Close()
+	s.SetAssetStatus("ws-one", 10, 1, AssetStatus{Upload: "COMPLETED", Analysis: "ANALYZE_COMPLETED", Summary: "SUMMARIZING"})
+	s.SetAssetStatus("ws-one", 10, 2, AssetStatus{Upload: "COMPLETED", Analysis: "ANALYZE_COMPLETED", Summary: "SUMMARIZE_CANCELED", SummaryExtra: true})
+	s.SetAssetStatus("ws-one", 10, 3, AssetStatus{Upload: "COMPLETED", Analysis: "ANALYZE_COMPLETED", SummaryNotFound: true})
+	s.SetAssetStatus("ws-one", 10, 4, AssetStatus{Upload: "COMPLETED", Analysis: "ANALYZE_COMPLETED"})
+	c, err := client.New(s.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for id, want := range map[int64]string{1: "SUMMARIZING", 2: "SUMMARIZE_CANCELED", 4: "BEFORE_SUMMARIZE"} {
+		if st, err := c.SceneSummaryStatus(ctx, "ws-one", 10, id); err != nil || st.Status != want {
+			t.Errorf("asset %d: %+v %v, want %s", id, st, err, want)
+		}
+	}
+	for _, id := range []int64{3, 99} {
+		_, err := c.SceneSummaryStatus(ctx, "ws-one", 10, id)
+		if e, ok := client.AsError(err); !ok || e.StatusCode != 404 {
+			t.Errorf("asset %d: %v, want a 404", id, err)
+		}
+	}
+	if s.Requests(client.OpSceneSummaryStatus) != 5 || s.StatusRequestsFor("ws-one", 10, 1) != 1 {
+		t.Errorf("counted %d scene summary requests, %d for asset 1", s.Requests(client.OpSceneSummaryStatus), s.StatusRequestsFor("ws-one", 10, 1))
 	}
 }
 

@@ -164,6 +164,115 @@ func TestStatusExactValues(t *testing.T) {
 	}
 }
 
+// TestSceneSummaryExactValues: at a fixed clock, the scene summary series
+// of /metrics and of a project /probe are exact over analysed assets in
+// every documented summary state, an undocumented one and a 404 (no
+// summary), and assets whose analysis is not completed, which are never
+// asked about their summary.
+func TestSceneSummaryExactValues(t *testing.T) {
+	clk := testutil.NewClock(time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC))
+	recent := seoulTime(clk.Now().Add(-10 * time.Minute))
+	analysed := func(summary string) mitest.AssetStatus {
+		return mitest.AssetStatus{Upload: "COMPLETED", Analysis: "ANALYZE_COMPLETED", IndexID: 5, Summary: summary}
+	}
+	cases := map[int64]mitest.AssetStatus{
+		1:  analysed("BEFORE_SUMMARIZE"),
+		2:  analysed("WAIT_SUMMARIZE"),
+		3:  analysed("SUMMARIZING"),
+		4:  analysed("SUMMARIZE_COMPLETED"),
+		5:  analysed("SUMMARIZE_FAIL"),
+		6:  analysed("SUMMARIZE_CANCELED"),
+		7:  analysed("SUMMARIZE_PAUSED"), // undocumented: other
+		8:  {Upload: "COMPLETED", Analysis: "ANALYZE_COMPLETED", SummaryNotFound: true, SummaryExtra: true},
+		9:  {Upload: "IN_PROGRESS"},
+		10: {Upload: "COMPLETED", Analysis: "WAIT_ANALYZE"},
+		11: {Upload: "COMPLETED", Analysis: "ANALYZE_FAIL", AnalysisMessage: mitest.FailureMessages[0]},
+	}
+	var assets []mitest.Asset
+	for id := int64(1); id <= 11; id++ {
+		assets = append(assets, mitest.Asset{ID: mitest.Ptr(id), CreatedTime: mitest.Ptr(recent), UpdatedTime: mitest.Ptr(recent)})
+	}
+	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-summary", Projects: []*mitest.Project{{ID: 31, Name: "summaries", Assets: assets}}}}}
+	e := newEnv(t, inv, envOpts{
+		sim:      []mitest.Option{mitest.WithClock(clk.Now)},
+		clientFn: func(c *client.Config) { c.Now = clk.Now },
+		status:   &status.Config{Window: time.Hour, Now: clk.Now, SceneSummaries: true},
+	})
+	for id, st := range cases {
+		e.sim.SetAssetStatus("ws-summary", 31, id, st)
+	}
+	e.fetch(context.Background(), "/metrics", "10")
+	testutil.Eventually(t, 10*time.Second, "every due status check made", func() bool {
+		return e.tracker.Stats().Queue == 0 && e.sim.Requests(client.OpSceneSummaryStatus) >= 8
+	})
+	clk.Add(30 * time.Second) // the two pending summaries, and asset 10's analysis, have waited 30 s
+	body := e.fetch(context.Background(), "/metrics", "10").body
+	w := map[string]float64{
+		"recent_assets{31}":                                       11,
+		"analysis_oldest_pending_seconds{31}":                     30,
+		"scene_summary_oldest_pending_seconds{31}":                30,
+		"recent_assets_import_status{31,unchecked}":               0,
+		"recent_assets_import_status{31,in_progress}":             1,
+		"recent_assets_import_status{31,completed}":               10,
+		"recent_assets_import_status{31,failed}":                  0,
+		"recent_assets_import_status{31,file_not_exist}":          0,
+		"recent_assets_import_status{31,invalid_metadata}":        0,
+		"recent_assets_import_status{31,other}":                   0,
+		"recent_assets_analysis_status{31,not_imported}":          1,
+		"recent_assets_analysis_status{31,unchecked}":             0,
+		"recent_assets_analysis_status{31,before_analyze}":        0,
+		"recent_assets_analysis_status{31,wait_analyze}":          1,
+		"recent_assets_analysis_status{31,analyzing}":             0,
+		"recent_assets_analysis_status{31,completed}":             8,
+		"recent_assets_analysis_status{31,failed}":                1,
+		"recent_assets_analysis_status{31,cancelled}":             0,
+		"recent_assets_analysis_status{31,other}":                 0,
+		"recent_assets_analysis_failures{31,media_parsing}":       1,
+		"recent_assets_analysis_failures{31,person_extraction}":   0,
+		"recent_assets_analysis_failures{31,keyword_encoding}":    0,
+		"recent_assets_analysis_failures{31,result_processing}":   0,
+		"recent_assets_analysis_failures{31,other}":               0,
+		"recent_assets_scene_summary_status{31,not_analyzed}":     3,
+		"recent_assets_scene_summary_status{31,unchecked}":        0,
+		"recent_assets_scene_summary_status{31,before_summarize}": 2, // 1, and 8 (404)
+		"recent_assets_scene_summary_status{31,wait_summarize}":   1,
+		"recent_assets_scene_summary_status{31,summarizing}":      1,
+		"recent_assets_scene_summary_status{31,completed}":        1,
+		"recent_assets_scene_summary_status{31,failed}":           1,
+		"recent_assets_scene_summary_status{31,cancelled}":        1,
+		"recent_assets_scene_summary_status{31,other}":            1,
+	}
+	if diff := mapDiff(w, statusSeries(t, body, "ws-summary")); diff != "" {
+		t.Errorf("status series of /metrics differ (-want +got):\n%s", diff)
+	}
+	pr := e.fetch(context.Background(), "/probe?workspace=ws-summary&project=31", "10")
+	if diff := mapDiff(w, statusSeries(t, pr.body, "ws-summary")); diff != "" {
+		t.Errorf("status series of the project probe differ (-want +got):\n%s", diff)
+	}
+	fams := parseFamilies(t, body)
+	for labels, want := range map[[2]string]float64{{"scene_summary", "200"}: 7, {"scene_summary", "404"}: 1, {"analysis", "200"}: 10, {"import", "200"}: 11} {
+		if v, ok := sampleValue(fams, "ncp_mediaintel_status_checks_total", map[string]string{"kind": labels[0], "result": labels[1]}); !ok || v != want {
+			t.Errorf("status_checks_total{kind=%q,result=%q} = %v (present %v), want %v", labels[0], labels[1], v, ok, want)
+		}
+	}
+	for _, st := range []string{"completed", "failed", "cancelled"} { // ends found at the first check do not count
+		if v, ok := sampleValue(fams, "ncp_mediaintel_scene_summaries_observed_total", map[string]string{"workspace": "ws-summary", "project_id": "31", "status": st}); !ok || v != 0 {
+			t.Errorf("scene_summaries_observed_total{status=%q} = %v (present %v), want 0", st, v, ok)
+		}
+	}
+	for id := int64(9); id <= 11; id++ {
+		if n := e.sim.StatusRequestsFor("ws-summary", 31, id); n != map[int64]int64{9: 1, 10: 2, 11: 2}[id] {
+			t.Errorf("asset %d (not analysed) asked %d times; want no summary call", id, n)
+		}
+	}
+	if e.sim.Requests(client.OpSceneSummaryStatus) != 8 {
+		t.Errorf("%d scene summary requests, want 8 (the analysed assets)", e.sim.Requests(client.OpSceneSummaryStatus))
+	}
+	if strings.Count(e.logs.String(), "SUMMARIZE_PAUSED") != 1 {
+		t.Errorf("the undocumented summary status not logged once:\n%s", e.logs.String())
+	}
+}
+
 func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 // mapDiff lists the keys whose values differ.
@@ -193,26 +302,44 @@ func listedNow(first int64, n int, created time.Time) []mitest.Asset {
 	return out
 }
 
-// TestStatusBudget: the status requests of a run stay within rate ×
-// elapsed + burst; an asset in a final state is not asked about again
-// unless its updatedTime changes; an asset outside the window is never
-// asked about.
+// TestStatusBudget: the status requests of a run (import, analysis and
+// scene summary calls together) stay within rate × elapsed + burst; an
+// asset in a final state is not asked about again unless its updatedTime
+// changes; an asset outside the window is never asked about; with the
+// scene summary stage off no summary call is made.
 func TestStatusBudget(t *testing.T) {
+	for _, summaries := range []bool{true, false} {
+		t.Run(fmt.Sprintf("scene_summaries=%v", summaries), func(t *testing.T) { testStatusBudget(t, summaries) })
+	}
+}
+
+func testStatusBudget(t *testing.T, summaries bool) {
 	const rate, recentN, oldN = 40.0, 60, 40
-	settle := &mitest.Pipeline{ImportTime: time.Millisecond, WaitTime: time.Millisecond, AnalysisTime: time.Millisecond}
+	settle := &mitest.Pipeline{ImportTime: time.Millisecond, WaitTime: time.Millisecond, AnalysisTime: time.Millisecond,
+		SummaryWaitTime: time.Millisecond, SummaryTime: time.Millisecond}
 	assets := append(listedNow(1, recentN, time.Now().Add(-time.Minute)), listedNow(1001, oldN, time.Now().Add(-3*time.Hour))...)
 	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-budget", Projects: []*mitest.Project{{ID: 5, Assets: assets, Pipeline: settle}}}}}
 	start := time.Now()
-	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Rate: rate}})
+	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Rate: rate, SceneSummaries: summaries}})
 	statusRequests := func() int64 {
-		return e.sim.Requests(client.OpImportStatus) + e.sim.Requests(client.OpAnalysisStatus)
+		return e.sim.Requests(client.OpImportStatus) + e.sim.Requests(client.OpAnalysisStatus) + e.sim.Requests(client.OpSceneSummaryStatus)
 	}
-	var want int64 // each settled asset: one import check, and one analysis check when imported
-	for id := int64(1); id <= recentN; id++ {
-		want++
-		if settle.StatusAt(id, time.Now(), time.Now().Add(time.Hour)).Upload == "COMPLETED" {
-			want++
+	// Each settled asset: one import check, one analysis check when
+	// imported, and one summary check when analysed.
+	checksOf := func(id int64) int64 {
+		st := settle.StatusAt(id, time.Now(), time.Now().Add(time.Hour))
+		n := int64(1)
+		if st.Upload == "COMPLETED" {
+			n++
 		}
+		if st.Analysis == "ANALYZE_COMPLETED" && summaries {
+			n++
+		}
+		return n
+	}
+	var want int64
+	for id := int64(1); id <= recentN; id++ {
+		want += checksOf(id)
 	}
 	e.fetch(context.Background(), "/metrics", "10")
 	for statusRequests() < want {
@@ -228,6 +355,9 @@ func TestStatusBudget(t *testing.T) {
 	if got := float64(statusRequests()); got > rate*elapsed+1 || got < rate*elapsed*0.5 {
 		t.Errorf("%v status requests in %.2f s at %v a second", got, elapsed, rate)
 	}
+	if n := e.sim.Requests(client.OpSceneSummaryStatus); summaries && n == 0 || !summaries && n != 0 {
+		t.Errorf("%d scene summary requests with the stage %v", n, map[bool]string{true: "on", false: "off"}[summaries])
+	}
 	// More scrapes: settled assets are not asked again.
 	for range 3 {
 		e.fetch(context.Background(), "/metrics", "10")
@@ -241,16 +371,22 @@ func TestStatusBudget(t *testing.T) {
 			t.Errorf("asset %d, outside the window, was asked about %d times", id, n)
 		}
 	}
-	// Asset 7 is updated (a new analysis requested): asked about again, once.
+	// Asset 7 is updated (a new analysis requested): asked about again
+	// once: its import, or its analysis once imported, and its summary too
+	// when analysed.
 	before := e.sim.StatusRequestsFor("ws-budget", 5, 7)
+	again := int64(1)
+	if st := settle.StatusAt(7, time.Now(), time.Now().Add(time.Hour)); st.Analysis == "ANALYZE_COMPLETED" && summaries {
+		again++
+	}
 	e.sim.Update(func(inv *mitest.Inventory) {
 		inv.Workspaces[0].Projects[0].Assets[6].UpdatedTime = mitest.Ptr(seoulTime(time.Now()))
 	})
 	e.fetch(context.Background(), "/metrics", "10")
-	testutil.Eventually(t, 5*time.Second, "asset 7 asked again", func() bool { return e.sim.StatusRequestsFor("ws-budget", 5, 7) > before })
+	testutil.Eventually(t, 5*time.Second, "asset 7 asked again", func() bool { return e.sim.StatusRequestsFor("ws-budget", 5, 7) >= before+again })
 	time.Sleep(200 * time.Millisecond)
-	if got := statusRequests(); got != want+1 {
-		t.Errorf("%d status requests after one asset changed, want %d", got, want+1)
+	if got := statusRequests(); got != want+again {
+		t.Errorf("%d status requests after one asset changed, want %d", got, want+again)
 	}
 }
 
@@ -347,6 +483,61 @@ func TestStatusMovement(t *testing.T) {
 		}
 		return ok
 	})
+}
+
+// TestSceneSummaryMovement: as the simulator's scene summaries wait, run
+// and end, the summary series follow, and each summary seen queued or
+// running and then ending is counted in scene_summaries_observed_total.
+func TestSceneSummaryMovement(t *testing.T) {
+	// A summary waits at least 400 ms: longer than a recheck, so that the
+	// tracker sees every one that is asked for queued.
+	pl := &mitest.Pipeline{ImportTime: 100 * time.Millisecond, WaitTime: 200 * time.Millisecond, AnalysisTime: 200 * time.Millisecond,
+		SummaryWaitTime: 4 * time.Second, SummaryTime: time.Second}
+	const n = 30
+	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-sum", Projects: []*mitest.Project{{ID: 8, Pipeline: pl}}}}}
+	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Recheck: 200 * time.Millisecond, SceneSummaries: true}})
+	e.fetch(context.Background(), "/metrics", "10") // the project, listed empty
+	created := time.Now().Truncate(time.Second)
+	e.sim.Update(func(inv *mitest.Inventory) { inv.Workspaces[0].Projects[0].Assets = listedNow(1, n, created) })
+	final := map[string]float64{}
+	for id := int64(1); id <= n; id++ {
+		st := pl.StatusAt(id, created, created.Add(time.Hour))
+		switch {
+		case st.Analysis != "ANALYZE_COMPLETED":
+			final["not_analyzed"]++
+		case st.Summary == "BEFORE_SUMMARIZE":
+			final["before_summarize"]++
+		case st.Summary == "SUMMARIZE_COMPLETED":
+			final["completed"]++
+		case st.Summary == "SUMMARIZE_FAIL":
+			final["failed"]++
+		case st.Summary == "SUMMARIZE_CANCELED":
+			final["cancelled"]++
+		}
+	}
+	if final["completed"] == 0 || final["failed"]+final["cancelled"] == 0 {
+		t.Fatalf("the inventory does not exercise the summary outcomes: %v", final)
+	}
+	sawPending := false
+	testutil.EventuallyNoError(t, 30*time.Second, "every summary in its final state", func() error {
+		got := statusSeries(t, e.fetch(context.Background(), "/metrics", "10").body, "ws-sum")
+		sawPending = sawPending || got["recent_assets_scene_summary_status{8,wait_summarize}"]+got["recent_assets_scene_summary_status{8,summarizing}"] > 0
+		for k, v := range final {
+			if g := got["recent_assets_scene_summary_status{8,"+k+"}"]; g != v {
+				return fmt.Errorf("%s: %v, want %v (%v)", k, g, v, got)
+			}
+		}
+		return nil
+	})
+	if !sawPending {
+		t.Error("never saw a scene summary waiting or running")
+	}
+	fams := parseFamilies(t, e.fetch(context.Background(), "/metrics", "10").body)
+	for _, s := range []string{"completed", "failed", "cancelled"} {
+		if v, _ := sampleValue(fams, "ncp_mediaintel_scene_summaries_observed_total", map[string]string{"workspace": "ws-sum", "project_id": "8", "status": s}); v != final[s] {
+			t.Errorf("scene_summaries_observed_total{status=%q} = %v, want %v", s, v, final[s])
+		}
+	}
 }
 
 // TestStatusFaults: every fault of the fault matrix on the status calls

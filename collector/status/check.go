@@ -103,12 +103,13 @@ func (t *Tracker) waitNext(ctx context.Context) *asset {
 type answer struct {
 	imp client.ImportStatus
 	ana client.AnalysisStatus
+	sum client.SceneSummaryStatus
 }
 
 // check asks the API about a and applies the answer.
 func (t *Tracker) check(ctx context.Context, a *asset) {
 	t.mu.Lock()
-	kind, ws, pid := a.nextKind(), a.proj.key.ws, a.proj.key.id
+	kind, ws, pid := t.nextKind(a), a.proj.key.ws, a.proj.key.id
 	t.mu.Unlock()
 
 	ans, err := t.ask(ctx, kind, ws, pid, a.id)
@@ -132,28 +133,32 @@ func (t *Tracker) check(ctx context.Context, a *asset) {
 	}
 	now := t.now()
 	a.checked = now.UnixNano()
-	var next time.Time
 	switch kind {
 	case CheckImport:
-		next = t.applyImport(a, ans.imp, now)
+		t.setNext(a, t.applyImport(a, ans.imp, now).UnixNano())
 	case CheckAnalysis:
-		next = t.applyAnalysis(a, ans.ana, now)
+		t.setNext(a, t.applyAnalysis(a, ans.ana, now).UnixNano())
+	case CheckSceneSummary:
+		t.setSummaryNext(a, t.applySummary(a, ans.sum, now).UnixNano())
 	}
 	if changed {
-		next = now
+		t.recheckAll(a, now.UnixNano())
 	}
-	t.queue.schedule(a, next.UnixNano())
 	t.dirty(a)
 	t.signal() // the dispatcher may be waiting for a later asset
 }
 
 // nextKind is the status call a's next check makes: its import until the
-// upload is COMPLETED, then its analysis.
-func (a *asset) nextKind() CheckKind {
-	if a.imp == ImportCompleted {
-		return CheckAnalysis
+// upload is COMPLETED, then its analysis, or its scene summary when that
+// is due first (the caller holds t.mu).
+func (t *Tracker) nextKind(a *asset) CheckKind {
+	switch {
+	case a.imp != ImportCompleted:
+		return CheckImport
+	case t.summaryStage(a) && a.sumNext != 0 && a.sumNext < a.next:
+		return CheckSceneSummary
 	}
-	return CheckImport
+	return CheckAnalysis
 }
 
 // ask makes the status call of kind, bounded by the check timeout.
@@ -165,6 +170,8 @@ func (t *Tracker) ask(ctx context.Context, kind CheckKind, ws string, pid, id in
 		ans.imp, err = t.api.ImportStatus(ctx, ws, pid, id)
 	case CheckAnalysis:
 		ans.ana, err = t.api.AnalysisStatus(ctx, ws, pid, id)
+	case CheckSceneSummary:
+		ans.sum, err = t.api.SceneSummaryStatus(ctx, ws, pid, id)
 	}
 	return ans, err
 }
@@ -188,14 +195,26 @@ func (t *Tracker) checkFailed(ctx context.Context, a *asset, kind CheckKind, res
 	switch {
 	case ctx.Err() != nil:
 		// Shutting down: the check is made after the restart.
-		t.queue.schedule(a, a.due)
+		t.requeue(a)
+	case result == "404" && kind == CheckSceneSummary:
+		// No summary (docs/api.md): a settled state, not a deleted asset.
+		now := t.now()
+		a.checked = now.UnixNano()
+		t.setSummaryNext(a, t.applySummary(a, client.SceneSummaryStatus{Status: "BEFORE_SUMMARIZE"}, now).UnixNano())
+		t.dirty(a)
+		t.signal()
 	case result == "404":
 		t.log.Debug("asset gone; no longer tracked", "workspace", ws, "project_id", pid, "asset_id", a.id)
 		a.proj.gone[a.id] = tombstone{updated: a.updated, seen: t.gen}
 		t.remove(a)
 	default:
 		t.log.Warn("status check failed; trying again later", "workspace", ws, "project_id", pid, "asset_id", a.id, "kind", kind.String(), "err", err)
-		t.queue.schedule(a, t.now().Add(t.cfg.Recheck).UnixNano())
+		retry := t.now().Add(t.cfg.Recheck).UnixNano()
+		if kind == CheckSceneSummary {
+			t.setSummaryNext(a, retry)
+		} else {
+			t.setNext(a, retry)
+		}
 		t.signal()
 	}
 }
@@ -235,7 +254,7 @@ func (t *Tracker) applyAnalysis(a *asset, ana client.AnalysisStatus, now time.Ti
 	case !st.pending():
 		a.pendingSince = 0
 	case a.pendingSince == 0:
-		a.pendingSince = now.Unix()
+		a.pendingSince = now.UnixNano()
 	}
 	// An end counts when the Tracker saw the analysis before it: not an
 	// asset found already analysed at its first check after a start.
@@ -243,6 +262,34 @@ func (t *Tracker) applyAnalysis(a *asset, ana client.AnalysisStatus, now time.Ti
 		a.proj.observed[st]++
 	}
 	a.flags &^= flagWatched
+	if st != prev && t.summaryStage(a) {
+		a.sumNext = now.UnixNano() // a new analysis: its summary is asked about again
+	}
+	if st.pending() {
+		return now.Add(t.cfg.Recheck)
+	}
+	return now.Add(t.cfg.Reverify)
+}
+
+// applySummary takes a scene-summary/status answer and returns when a's
+// summary is due next (the caller holds t.mu).
+func (t *Tracker) applySummary(a *asset, sum client.SceneSummaryStatus, now time.Time) time.Time {
+	st, ok := parseSummary(sum.Status)
+	if !ok {
+		t.unknownValue("scene_summary_status", sum.Status)
+	}
+	prev := a.sum
+	a.sum = st
+	switch {
+	case !st.pending():
+		a.sumPendingSince = 0
+	case a.sumPendingSince == 0:
+		a.sumPendingSince = now.UnixNano()
+	}
+	// An end counts when the Tracker saw the summary queued or running.
+	if st != prev && st.final() && prev.pending() {
+		a.proj.summaries[st]++
+	}
 	if st.pending() {
 		return now.Add(t.cfg.Recheck)
 	}

@@ -139,3 +139,58 @@ func reasonOf(msg string) FailureReason {
 	}
 	return ReasonOther
 }
+
+// SummaryState is the last known status of an asset's scene summary
+// (docs/api.md, "Scene-summary status").
+type SummaryState uint8
+
+// The scene summary states. NotAnalyzed is never stored: it is what an
+// asset whose analysis is not ANALYZE_COMPLETED (or not yet known) counts
+// as. A 404 of the call means no summary: BeforeSummarize.
+const (
+	SummaryNotAnalyzed SummaryState = iota
+	SummaryUnchecked
+	SummaryBeforeSummarize
+	SummaryWaitSummarize
+	SummarySummarizing
+	SummaryCompleted
+	SummaryFailed
+	SummaryCancelled
+	SummaryOther
+	// NumSummaryStates is the number of scene summary states.
+	NumSummaryStates = int(SummaryOther) + 1
+)
+
+var summaryNames = [NumSummaryStates]string{"not_analyzed", "unchecked", "before_summarize", "wait_summarize", "summarizing", "completed", "failed", "cancelled", "other"}
+
+// String is the state's label value.
+func (s SummaryState) String() string { return summaryNames[s] }
+
+// pending is true for the states that move on by themselves.
+func (s SummaryState) pending() bool { return s == SummaryWaitSummarize || s == SummarySummarizing }
+
+// final is true for the states whose arrival is a summary observed.
+func (s SummaryState) final() bool {
+	return s == SummaryCompleted || s == SummaryFailed || s == SummaryCancelled
+}
+
+// parseSummary maps result.status of scene-summary/status to its state;
+// ok is false for a value the docs do not list. The docs spell the
+// cancelled state with one L.
+func parseSummary(v string) (s SummaryState, ok bool) {
+	switch v {
+	case "BEFORE_SUMMARIZE":
+		return SummaryBeforeSummarize, true
+	case "WAIT_SUMMARIZE":
+		return SummaryWaitSummarize, true
+	case "SUMMARIZING":
+		return SummarySummarizing, true
+	case "SUMMARIZE_COMPLETED":
+		return SummaryCompleted, true
+	case "SUMMARIZE_FAIL":
+		return SummaryFailed, true
+	case "SUMMARIZE_CANCELED":
+		return SummaryCancelled, true
+	}
+	return SummaryOther, false
+}

@@ -12,10 +12,11 @@ type CheckKind uint8
 const (
 	CheckImport CheckKind = iota
 	CheckAnalysis
-	NumCheckKinds = int(CheckAnalysis) + 1
+	CheckSceneSummary
+	NumCheckKinds = int(CheckSceneSummary) + 1
 )
 
-var checkKindNames = [NumCheckKinds]string{"import", "analysis"}
+var checkKindNames = [NumCheckKinds]string{"import", "analysis", "scene_summary"}
 
 // String is the kind's label value.
 func (k CheckKind) String() string { return checkKindNames[k] }
@@ -28,13 +29,17 @@ type CheckCount struct {
 	N      int64
 }
 
-// Observed counts, for one project, the analyses the Tracker saw end.
+// Observed counts, for one project, the analyses and scene summaries the
+// Tracker saw end.
 type Observed struct {
 	Workspace string
 	ProjectID int64
 	// N is indexed by AnalysisCompleted, AnalysisFailed and
 	// AnalysisCancelled; the other entries stay 0.
 	N [NumAnalysisStates]int64
+	// Summaries is indexed by SummaryCompleted, SummaryFailed and
+	// SummaryCancelled; the other entries stay 0.
+	Summaries [NumSummaryStates]int64
 }
 
 // Stats are the Tracker's process-lifetime figures.
@@ -45,6 +50,8 @@ type Stats struct {
 	// Lag is how overdue the most overdue check is.
 	Lag      time.Duration
 	Observed []Observed
+	// SceneSummaries is set when the scene summary stage is tracked.
+	SceneSummaries bool
 }
 
 // Stats returns the Tracker's process-lifetime figures.
@@ -52,7 +59,7 @@ func (t *Tracker) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now().UnixNano()
-	st := Stats{Queue: t.queue.countDue(now) + len(t.inFlight)}
+	st := Stats{Queue: t.queue.countDue(now) + len(t.inFlight), SceneSummaries: t.cfg.SceneSummaries}
 	oldest := int64(math.MaxInt64)
 	if len(t.queue) > 0 {
 		oldest = t.queue[0].due
@@ -67,7 +74,7 @@ func (t *Tracker) Stats() Stats {
 		st.Checks = append(st.Checks, CheckCount{k.kind, k.result, n})
 	}
 	for _, p := range t.projects {
-		st.Observed = append(st.Observed, Observed{p.key.ws, p.key.id, p.observed})
+		st.Observed = append(st.Observed, Observed{p.key.ws, p.key.id, p.observed, p.summaries})
 	}
 	return st
 }

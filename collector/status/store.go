@@ -19,10 +19,17 @@ import (
 //
 // Layout: bucket "meta" holds "schema" (stateSchema) and "api_url"; bucket
 // "assets" maps workspace "\x00" projectID assetID (8 bytes each, big
-// endian) to a fixed 43-byte record (recordLen).
+// endian) to a fixed-size record (recordLen).
+//
+// Every version reads the previous version's file as it is (the README's
+// rule for schema changes): a file of prevSchema is taken, its meta says
+// stateSchema from then on, and its records, told apart by their length
+// (prevRecordLen), are rewritten in the new layout as they change.
 const (
-	stateSchema    = "mediaintel-status-1"
-	recordLen      = 43
+	stateSchema    = "mediaintel-status-2"
+	recordLen      = 60
+	prevSchema     = "mediaintel-status-1"
+	prevRecordLen  = 43
 	commitInterval = 2 * time.Second
 )
 
@@ -130,12 +137,14 @@ func tryOpen(path, apiURL string) (db *bolt.DB, reason string, err error) {
 			return meta.Put([]byte("api_url"), []byte(apiURL))
 		}
 		switch schema, url := string(meta.Get([]byte("schema"))), string(meta.Get([]byte("api_url"))); {
-		case schema != stateSchema:
-			reason = fmt.Sprintf("written by another version (schema %q, want %q)", schema, stateSchema)
+		case schema != stateSchema && schema != prevSchema:
+			reason = fmt.Sprintf("written by another version (schema %q, want %q or %q)", schema, stateSchema, prevSchema)
 		case url != apiURL:
 			reason = fmt.Sprintf("kept for another API URL (%q, not %q)", url, apiURL)
 		case tx.Bucket(bucketAssets) == nil:
 			reason = "no assets bucket"
+		case schema == prevSchema:
+			return meta.Put([]byte("schema"), []byte(stateSchema)) // the records follow as they are written
 		}
 		return nil
 	})
@@ -167,7 +176,7 @@ func (s *store) load(restore func(key projectKey, id int64, rec []byte)) (n int,
 	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketAssets).ForEach(func(k, v []byte) error {
 			key, id, ok := parseKey(k)
-			if !ok || len(v) != recordLen {
+			if !ok || (len(v) != recordLen && len(v) != prevRecordLen) {
 				return fmt.Errorf("status state file %s: bad record %q", s.db.Path(), k)
 			}
 			restore(key, id, v)
@@ -204,18 +213,31 @@ func parseKey(k []byte) (projectKey, int64, bool) {
 
 func encodeRecord(a *asset) []byte {
 	b := make([]byte, 0, recordLen)
-	for _, v := range []int64{a.created, a.updated, a.due, a.checked, a.pendingSince} {
+	for _, v := range []int64{a.created, a.updated, a.next, a.checked, a.pendingSince, a.sumNext, a.sumPendingSince} {
 		b = binary.BigEndian.AppendUint64(b, u64(v))
 	}
-	return append(b, byte(a.imp), byte(a.ana), byte(a.reason))
+	return append(b, byte(a.imp), byte(a.ana), byte(a.reason), byte(a.sum))
 }
 
+// decodeRecord reads a record of this version's layout or of the
+// previous one's (prevRecordLen: no scene summary, pendingSince in whole
+// seconds).
 func decodeRecord(b []byte, a *asset) {
 	v := func(i int) int64 { return i64(binary.BigEndian.Uint64(b[8*i:])) }
-	a.created, a.updated, a.due, a.checked, a.pendingSince = v(0), v(1), v(2), v(3), v(4)
-	a.imp = ImportState(min(b[40], byte(ImportOther)))
-	a.ana = AnalysisState(min(b[41], byte(AnalysisOther)))
-	a.reason = FailureReason(min(b[42], byte(ReasonResultProcessing)))
+	a.created, a.updated, a.next, a.checked, a.pendingSince = v(0), v(1), v(2), v(3), v(4)
+	states := b[40:]
+	if len(b) == prevRecordLen {
+		if a.pendingSince > 0 {
+			a.pendingSince *= int64(time.Second)
+		}
+	} else {
+		a.sumNext, a.sumPendingSince = v(5), v(6)
+		states = b[56:]
+		a.sum = SummaryState(min(states[3], byte(SummaryOther)))
+	}
+	a.imp = ImportState(min(states[0], byte(ImportOther)))
+	a.ana = AnalysisState(min(states[1], byte(AnalysisOther)))
+	a.reason = FailureReason(min(states[2], byte(ReasonResultProcessing)))
 }
 
 // deleted records that an asset's record is to be deleted at the next commit.
@@ -261,7 +283,12 @@ func (t *Tracker) restore(key projectKey, id int64, rec []byte) {
 		return
 	}
 	p.assets[id] = a
-	t.queue.schedule(a, a.due)
+	if t.summaryStage(a) && a.sumNext == 0 {
+		// Never asked (a file of the previous version, or the stage was
+		// off): the summary is checked now, its other stages when due.
+		a.sumNext = t.now().UnixNano()
+	}
+	t.requeue(a)
 }
 
 // commit writes the changes made since the last commit.

@@ -1,16 +1,20 @@
 // Package status tracks whether Media Intelligence does its job on recent
-// assets: their import (upload) and analysis status, read in the
-// background within a request budget, never in a scrape's path.
+// assets: the three stages of the pipeline (import, analysis, scene
+// summary), read in the background within a request budget, never in a
+// scrape's path.
 //
 // The scrape's asset listing names the recent assets of each project
 // (Observe); the Tracker keeps exactly those and checks each in order of
 // when it is due:
 //   - a new recent asset at once: import-status, then, once the upload is
-//     COMPLETED, index/status;
+//     COMPLETED, index/status, and once the analysis is ANALYZE_COMPLETED
+//     (with Config.SceneSummaries), scene-summary/status;
 //   - a state that moves on by itself (IN_PROGRESS, WAIT_ANALYZE,
-//     ANALYZING) again Recheck after its last check;
+//     ANALYZING, WAIT_SUMMARIZE, SUMMARIZING) again Recheck after its last
+//     check;
 //   - any other state again only when its updatedTime changes in a listing,
-//     or Reverify after its last check.
+//     or Reverify after its last check; the scene summary also whenever
+//     the analysis status changes.
 //
 // The request budget is the API client's: give the Tracker a client whose
 // limiter allows the status rate. A 404 drops the asset (deleted since it
@@ -35,6 +39,7 @@ import (
 type API interface {
 	ImportStatus(ctx context.Context, workspace string, projectID, assetID int64) (client.ImportStatus, error)
 	AnalysisStatus(ctx context.Context, workspace string, projectID, assetID int64) (client.AnalysisStatus, error)
+	SceneSummaryStatus(ctx context.Context, workspace string, projectID, assetID int64) (client.SceneSummaryStatus, error)
 }
 
 // Config configures a Tracker. Zero values take the defaults.
@@ -48,6 +53,9 @@ type Config struct {
 	// Reverify is how long after its last check a settled state is checked
 	// again when its updatedTime has not changed.
 	Reverify time.Duration
+	// SceneSummaries turns the third stage on: the scene summary of every
+	// asset whose analysis is ANALYZE_COMPLETED. Off, no such call is made.
+	SceneSummaries bool
 	// Rate is the status requests per second the API client allows the
 	// Tracker (its limiter does the pacing); it sizes the default Workers.
 	Rate float64
@@ -129,8 +137,16 @@ type Summary struct {
 	// Failures counts the assets whose analysis failed, by reason.
 	Failures [NumReasons]int64
 	// OldestPending is how long the longest-waiting asset has been seen
-	// waiting for or in analysis; 0 when none is.
+	// waiting for or in analysis; 0 when none is, and at least a
+	// nanosecond when one is.
 	OldestPending time.Duration
+	// SceneSummaries is set when the scene summary stage is tracked; then
+	// SceneSummary counts the assets by last known summary status (the
+	// states sum to Recent) and SummaryOldestPending is OldestPending for
+	// summaries waiting or running.
+	SceneSummaries       bool
+	SceneSummary         [NumSummaryStates]int64
+	SummaryOldestPending time.Duration
 }
 
 type projectKey struct {
@@ -146,6 +162,8 @@ type project struct {
 	// unchanged.
 	gone     map[int64]tombstone
 	observed [NumAnalysisStates]int64
+	// summaries counts the scene summaries seen to end, by final state.
+	summaries [NumSummaryStates]int64
 	// listed is set by the project's first listing since the start: the
 	// assets a later listing adds are new uploads.
 	listed bool
@@ -156,22 +174,28 @@ type tombstone struct {
 	seen    uint32
 }
 
-// asset is one tracked asset. Times are Unix seconds, but due and checked,
-// which are Unix nanoseconds.
+// asset is one tracked asset. created and updated are Unix seconds, the
+// other times Unix nanoseconds. An asset is queued once, due at the
+// earlier of its two stages' times: next for its import or analysis,
+// sumNext for its scene summary (0: none scheduled).
 type asset struct {
-	id           int64
-	created      int64
-	updated      int64
-	due          int64
-	checked      int64
-	pendingSince int64
-	proj         *project
-	heapIdx      int32
-	seen         uint32
-	imp          ImportState
-	ana          AnalysisState
-	reason       FailureReason
-	flags        uint8
+	id              int64
+	created         int64
+	updated         int64
+	due             int64
+	next            int64
+	sumNext         int64
+	checked         int64
+	pendingSince    int64
+	sumPendingSince int64
+	proj            *project
+	heapIdx         int32
+	seen            uint32
+	imp             ImportState
+	ana             AnalysisState
+	reason          FailureReason
+	sum             SummaryState
+	flags           uint8
 }
 
 const (
@@ -307,14 +331,14 @@ func (t *Tracker) observeAsset(p *project, r Asset, g uint32, now time.Time) (sc
 			a.flags |= flagWatched
 		}
 		p.assets[r.ID] = a
-		t.queue.schedule(a, now.UnixNano())
+		t.setNext(a, now.UnixNano())
 		scheduled = true
 	case a.updated != r.Updated:
 		a.created, a.updated = r.Created, r.Updated
 		if a.flags&flagInFlight != 0 {
 			a.flags |= flagChanged
 		} else {
-			t.queue.schedule(a, now.UnixNano())
+			t.recheckAll(a, now.UnixNano())
 		}
 		scheduled = true
 	case a.created != r.Created:
@@ -388,9 +412,8 @@ func (t *Tracker) prune(p *project, now time.Time, gen uint32) {
 
 // summarize counts p's assets within the window (the caller holds t.mu).
 func (t *Tracker) summarize(p *project, now time.Time) Summary {
-	var s Summary
-	var oldest int64
-	nowSec, since := now.Unix(), t.since(now)
+	s := Summary{SceneSummaries: t.cfg.SceneSummaries}
+	nowNs, since := now.UnixNano(), t.since(now)
 	for _, a := range p.assets {
 		if !a.recent(since) {
 			continue
@@ -402,12 +425,28 @@ func (t *Tracker) summarize(p *project, now time.Time) Summary {
 		if ana == AnalysisFailed {
 			s.Failures[a.reason]++
 		}
-		if ana.pending() && a.pendingSince > 0 {
-			oldest = max(oldest, nowSec-a.pendingSince)
+		if ana.pending() {
+			s.OldestPending = max(s.OldestPending, pendingFor(a.pendingSince, nowNs))
+		}
+		if t.cfg.SceneSummaries {
+			sum := a.summary()
+			s.SceneSummary[sum]++
+			if sum.pending() {
+				s.SummaryOldestPending = max(s.SummaryOldestPending, pendingFor(a.sumPendingSince, nowNs))
+			}
 		}
 	}
-	s.OldestPending = time.Duration(oldest) * time.Second
 	return s
+}
+
+// pendingFor is how long a state seen since since (Unix nanoseconds, 0:
+// not known) has lasted at now: at least a nanosecond, since 0 means that
+// nothing is pending.
+func pendingFor(since, now int64) time.Duration {
+	if since <= 0 {
+		return 0
+	}
+	return max(time.Duration(now-since), time.Nanosecond)
 }
 
 // analysis is the state a counts under: NotImported until its upload is
@@ -420,6 +459,54 @@ func (a *asset) analysis() AnalysisState {
 		return AnalysisUnchecked
 	}
 	return a.ana
+}
+
+// summary is the scene summary state a counts under: NotAnalyzed until
+// its analysis is ANALYZE_COMPLETED.
+func (a *asset) summary() SummaryState {
+	switch {
+	case a.analysis() != AnalysisCompleted:
+		return SummaryNotAnalyzed
+	case a.sum == SummaryNotAnalyzed: // the zero value: never asked
+		return SummaryUnchecked
+	}
+	return a.sum
+}
+
+// summaryStage reports whether a's scene summary is tracked now.
+func (t *Tracker) summaryStage(a *asset) bool {
+	return t.cfg.SceneSummaries && a.analysis() == AnalysisCompleted
+}
+
+// setNext sets when a's import or analysis is due next, and queues a at
+// its earliest due stage (the caller holds t.mu).
+func (t *Tracker) setNext(a *asset, at int64) {
+	a.next = at
+	t.requeue(a)
+}
+
+// setSummaryNext is setNext for a's scene summary.
+func (t *Tracker) setSummaryNext(a *asset, at int64) {
+	a.sumNext = at
+	t.requeue(a)
+}
+
+// recheckAll makes every stage of a due at at: its updatedTime changed.
+func (t *Tracker) recheckAll(a *asset, at int64) {
+	a.next = at
+	if t.summaryStage(a) {
+		a.sumNext = at
+	}
+	t.requeue(a)
+}
+
+// requeue queues a at the earlier of its stages' due times.
+func (t *Tracker) requeue(a *asset) {
+	due := a.next
+	if t.summaryStage(a) && a.sumNext != 0 {
+		due = min(due, a.sumNext)
+	}
+	t.queue.schedule(a, due)
 }
 
 // remove forgets a (the caller holds t.mu).

@@ -24,14 +24,39 @@ type fakeAPI struct {
 	mu       sync.Mutex
 	imp      map[int64]client.ImportStatus
 	ana      map[int64]client.AnalysisStatus
-	errs     map[int64]error
+	sum      map[int64]client.SceneSummaryStatus
+	errs     map[int64]error // for the import and analysis calls
+	sumErrs  map[int64]error // for the scene summary call
 	calls    map[CheckKind]int
 	perAsset map[int64]int
+	perKind  map[CheckKind]map[int64]int
 }
 
 func newFake() *fakeAPI {
-	return &fakeAPI{imp: map[int64]client.ImportStatus{}, ana: map[int64]client.AnalysisStatus{}, errs: map[int64]error{},
-		calls: map[CheckKind]int{}, perAsset: map[int64]int{}}
+	return &fakeAPI{imp: map[int64]client.ImportStatus{}, ana: map[int64]client.AnalysisStatus{}, sum: map[int64]client.SceneSummaryStatus{},
+		errs: map[int64]error{}, sumErrs: map[int64]error{}, calls: map[CheckKind]int{}, perAsset: map[int64]int{},
+		perKind: map[CheckKind]map[int64]int{CheckImport: {}, CheckAnalysis: {}, CheckSceneSummary: {}}}
+}
+
+// setSummary makes the scene summary call for id answer status.
+func (f *fakeAPI) setSummary(id int64, status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sum[id] = client.SceneSummaryStatus{Status: status}
+}
+
+// count records one call of kind for id (the caller holds f.mu).
+func (f *fakeAPI) count(kind CheckKind, id int64) {
+	f.calls[kind]++
+	f.perAsset[id]++
+	f.perKind[kind][id]++
+}
+
+// asked is how many calls of kind were made for id.
+func (f *fakeAPI) asked(kind CheckKind, id int64) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.perKind[kind][id]
 }
 
 func (f *fakeAPI) set(id int64, imp, ana, msg string) {
@@ -44,8 +69,7 @@ func (f *fakeAPI) set(id int64, imp, ana, msg string) {
 func (f *fakeAPI) ImportStatus(_ context.Context, _ string, _, id int64) (client.ImportStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls[CheckImport]++
-	f.perAsset[id]++
+	f.count(CheckImport, id)
 	if err := f.errs[id]; err != nil {
 		return client.ImportStatus{}, err
 	}
@@ -55,18 +79,27 @@ func (f *fakeAPI) ImportStatus(_ context.Context, _ string, _, id int64) (client
 func (f *fakeAPI) AnalysisStatus(_ context.Context, _ string, _, id int64) (client.AnalysisStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls[CheckAnalysis]++
-	f.perAsset[id]++
+	f.count(CheckAnalysis, id)
 	if err := f.errs[id]; err != nil {
 		return client.AnalysisStatus{}, err
 	}
 	return f.ana[id], nil
 }
 
+func (f *fakeAPI) SceneSummaryStatus(_ context.Context, _ string, _, id int64) (client.SceneSummaryStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count(CheckSceneSummary, id)
+	if err := f.sumErrs[id]; err != nil {
+		return client.SceneSummaryStatus{}, err
+	}
+	return f.sum[id], nil
+}
+
 func (f *fakeAPI) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.calls[CheckImport] + f.calls[CheckAnalysis]
+	return f.calls[CheckImport] + f.calls[CheckAnalysis] + f.calls[CheckSceneSummary]
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

@@ -13,12 +13,16 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
-// statusChecks is the number of status calls the exporter has made.
-func statusChecks(t *testing.T, e *testutil.Exporter) float64 {
+// statusChecks is the number of status calls the exporter has made, of
+// the kinds given (all three when none is).
+func statusChecks(t *testing.T, e *testutil.Exporter, kinds ...string) float64 {
 	t.Helper()
 	body := e.Get(t, "/internal/metrics")
+	if len(kinds) == 0 {
+		kinds = []string{"import", "analysis", "scene_summary"}
+	}
 	var n float64
-	for _, kind := range []string{"import", "analysis"} {
+	for _, kind := range kinds {
 		v, _ := metricValue(body, `ncp_mediaintel_status_checks_total{kind="`+kind+`",result="200"}`)
 		n += v
 	}
@@ -106,8 +110,13 @@ func TestStatusStateFileSurvivesSIGKILL(t *testing.T) {
 	// A run that ends cleanly commits what it has: the next start loads it.
 	e := testutil.StartExporter(t, bin, args(2)...)
 	reusable("after three kills", e.Log())
-	e.Get(t, "/metrics")
-	time.Sleep(3 * time.Second)
+	failedSummaries := func(e *testutil.Exporter) float64 {
+		v, _ := metricValue(e.Get(t, "/metrics"), `ncp_mediaintel_recent_assets_scene_summary_status{project_id="1003",status="failed",workspace="media-prod"}`)
+		return v
+	}
+	// Until the scene summaries of project 1003, which all fail, are known.
+	testutil.Eventually(t, 60*time.Second, "failed scene summaries known", func() bool { return failedSummaries(e) >= 1000 })
+	time.Sleep(3 * time.Second) // a commit, at least
 	e.Stop(t)
 	last := testutil.StartExporter(t, bin, args(2)...)
 	reusable("after a clean stop", last.Log())
@@ -117,5 +126,11 @@ func TestStatusStateFileSurvivesSIGKILL(t *testing.T) {
 	body := last.Get(t, "/metrics")
 	if v, ok := metricValue(body, `ncp_mediaintel_recent_assets{project_id="1003",workspace="media-prod"}`); !ok || v < 6500 {
 		t.Errorf("recent_assets of project 1003 = %v (present %v), want at least 6500", v, ok)
+	}
+	// The scene summary stage survived too: project 1003's summaries all
+	// fail, and more of them show failed than this run has asked about.
+	failed := failedSummaries(last)
+	if asked := statusChecks(t, last, "scene_summary"); failed < 1000 || failed <= asked {
+		t.Errorf("%v failed scene summaries shown after the restart, %v asked about by this run: the state file kept none", failed, asked)
 	}
 }

@@ -24,8 +24,21 @@ type request struct {
 	handle func(body []byte) error
 }
 
-// do sends r, retrying as the rules allow, within ctx.
+// do sends r, retrying as the rules allow, within ctx, and tells the
+// Observer of a call that failed.
 func (c *Client) do(ctx context.Context, r request) error {
+	e := c.retry(ctx, r)
+	if e == nil {
+		return nil
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		c.obs.ObserveFailure(r.op, ReasonOf(e))
+	}
+	return e
+}
+
+// retry makes the attempts of r.
+func (c *Client) retry(ctx context.Context, r request) *Error {
 	var last *Error
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {

@@ -48,6 +48,10 @@ type Observer interface {
 	ObserveRequest(op Operation, status int, d time.Duration)
 	// ObserveRetry is called before each attempt after the first.
 	ObserveRetry(op Operation)
+	// ObserveFailure is called once for each call that failed after its
+	// retries, with the reason (ReasonOf); not for a call its caller
+	// cancelled.
+	ObserveFailure(op Operation, reason Reason)
 }
 
 // Limiter paces requests, e.g. a token bucket shared by all scrapes.
@@ -272,6 +276,7 @@ type nopObserver struct{}
 
 func (nopObserver) ObserveRequest(Operation, int, time.Duration) {}
 func (nopObserver) ObserveRetry(Operation)                       {}
+func (nopObserver) ObserveFailure(Operation, Reason)             {}
 
 // ValidWorkspaceName reports whether name is a valid workspace name: 3 to
 // 63 characters of a-z, 0-9 and '-'. Names are checked before they are put

@@ -79,6 +79,7 @@ type recorder struct {
 	statuses []int
 	ops      []client.Operation
 	retries  []client.Operation
+	failures []client.Reason
 }
 
 func (r *recorder) ObserveRequest(op client.Operation, status int, d time.Duration) {
@@ -95,6 +96,19 @@ func (r *recorder) ObserveRetry(op client.Operation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retries = append(r.retries, op)
+}
+
+func (r *recorder) ObserveFailure(_ client.Operation, reason client.Reason) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failures = append(r.failures, reason)
+}
+
+// failed returns the reasons of the failed calls observed so far.
+func (r *recorder) failed() []client.Reason {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]client.Reason(nil), r.failures...)
 }
 
 func (r *recorder) get() (statuses []int, retries int) {

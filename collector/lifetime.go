@@ -17,6 +17,7 @@ type APIMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	retries  *prometheus.CounterVec
+	failures *prometheus.CounterVec
 }
 
 // NewAPIMetrics registers the API request metrics with reg.
@@ -35,12 +36,19 @@ func NewAPIMetrics(reg prometheus.Registerer) *APIMetrics {
 			Namespace: Namespace, Name: "api_retries_total",
 			Help: "Requests to the Media Intelligence API that were retries of a failed attempt.",
 		}, []string{"operation"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "api_request_failures_total",
+			Help: "Calls to the Media Intelligence API that failed after their retries, by operation and reason (unauthenticated, forbidden, not_found, throttled, server_error, timeout, network, bad_response, other).",
+		}, []string{"operation", "reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.retries)
+	reg.MustRegister(m.requests, m.duration, m.retries, m.failures)
 	for _, op := range client.Operations {
 		m.duration.WithLabelValues(string(op))
 		m.retries.WithLabelValues(string(op))
 		m.requests.WithLabelValues(string(op), "200")
+		for _, r := range client.Reasons {
+			m.failures.WithLabelValues(string(op), string(r))
+		}
 	}
 	return m
 }
@@ -54,6 +62,11 @@ func (m *APIMetrics) ObserveRequest(op client.Operation, status int, d time.Dura
 // ObserveRetry implements client.Observer.
 func (m *APIMetrics) ObserveRetry(op client.Operation) {
 	m.retries.WithLabelValues(string(op)).Inc()
+}
+
+// ObserveFailure implements client.Observer.
+func (m *APIMetrics) ObserveFailure(op client.Operation, reason client.Reason) {
+	m.failures.WithLabelValues(string(op), string(reason)).Inc()
 }
 
 // RegisterLimiterMetrics exports the rate limiter's state.

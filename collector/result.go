@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
@@ -36,12 +37,16 @@ var (
 	durationDesc = newDesc("scrape_duration_seconds", "Time this scrape of the Media Intelligence API took.")
 	timeoutDesc  = newDesc("scrape_timeout_seconds", "Deadline this scrape had: the Prometheus scrape timeout minus the offset, or --scrape.timeout.")
 
+	discoveryFailDesc = newDesc("discovery_failure", "1 while workspace discovery failed in this scrape (ncp_mediaintel_up 0), for the reason of the error that failed it; absent when it succeeded.", "reason")
+
 	wsSuccessDesc  = newDesc("workspace_scrape_success", "1 if the workspace's project list was read in this scrape.", labelsWS...)
+	wsFailDesc     = newDesc("workspace_scrape_failure", "1 while the workspace's project list failed in this scrape, for the reason of the error that failed it; absent when it succeeded.", "workspace", "reason")
 	wsProjectsDesc = newDesc("workspace_projects", "Number of projects in the workspace (before project filters).", labelsWS...)
 	wsMonthlyDesc  = newDesc("workspace_monthly_analyses", "Analyses run in the workspace this month (monthlyAnalysisCount).", labelsWS...)
 
 	projInfoDesc     = newDesc("project_info", "Project metadata; always 1.", "workspace", "project_id", "project_name", "base_project")
 	projSuccessDesc  = newDesc("project_scrape_success", "1 if every page of the project's asset list was read in time; when 0 no asset series are exported for the project.", labelsProject...)
+	projFailDesc     = newDesc("project_scrape_failure", "1 while the project's listing failed in this scrape, for the reason of the first error that failed it; absent when it succeeded.", "workspace", "project_id", "reason")
 	projDurationDesc = newDesc("project_scrape_duration_seconds", "Time spent listing the project's assets (0 when served from the cache).", labelsProject...)
 	projReportDesc   = newDesc("project_assets_reported", "Number of assets in the project as the API reported it (totalCount).", labelsProject...)
 	cacheAgeDesc     = newDesc("cache_age_seconds", "Age of the project's asset figures: 0 when read in this scrape, more when served from the cache (--scrape.cache-ttl).", labelsProject...)
@@ -90,12 +95,21 @@ func NewResultCollector(res *scrape.Result, opts ResultOptions) *ResultCollector
 
 // Describe implements prometheus.Collector.
 func (c *ResultCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{upDesc, durationDesc, timeoutDesc, wsSuccessDesc, wsProjectsDesc, wsMonthlyDesc,
-		projInfoDesc, projSuccessDesc, projDurationDesc, projReportDesc, cacheAgeDesc, assetsDesc, bytesDesc, secondsDesc,
+	for _, d := range []*prometheus.Desc{upDesc, durationDesc, timeoutDesc, discoveryFailDesc, wsSuccessDesc, wsFailDesc, wsProjectsDesc, wsMonthlyDesc,
+		projInfoDesc, projSuccessDesc, projFailDesc, projDurationDesc, projReportDesc, cacheAgeDesc, assetsDesc, bytesDesc, secondsDesc,
 		lastCreatedDesc, lastUpdatedDesc, invalidDesc, outOfSpecDesc, byResDesc, sizeHistDesc, durHistDesc,
 		recentDesc, importStatusDesc, analysisStatusDesc, failuresDesc, oldestPendingDesc, summaryStatusDesc, summaryPendingDesc} {
 		ch <- d
 	}
+}
+
+// reasonOf is the failure label of err: client.ReasonOf, "other" when
+// nothing says why.
+func reasonOf(err error) string {
+	if r := client.ReasonOf(err); r != "" {
+		return string(r)
+	}
+	return string(client.ReasonOther)
 }
 
 func b2f(b bool) float64 {
@@ -115,9 +129,15 @@ func (c *ResultCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- gauge(upDesc, b2f(r.Up))
 	ch <- gauge(durationDesc, r.Duration.Seconds())
 	ch <- gauge(timeoutDesc, r.Timeout.Seconds())
+	if !r.Up {
+		ch <- gauge(discoveryFailDesc, 1, reasonOf(r.Err))
+	}
 	for _, w := range r.Workspaces {
 		if !c.opts.ProjectOnly {
 			ch <- gauge(wsSuccessDesc, b2f(w.Success), w.Name)
+			if !w.Success {
+				ch <- gauge(wsFailDesc, 1, w.Name, reasonOf(w.Err))
+			}
 			if w.Success {
 				ch <- gauge(wsProjectsDesc, float64(w.ProjectCount), w.Name)
 			}
@@ -137,6 +157,7 @@ func (c *ResultCollector) collectProject(ch chan<- prometheus.Metric, p *scrape.
 	ch <- gauge(projSuccessDesc, b2f(p.Success), ws, id)
 	ch <- gauge(projDurationDesc, p.Duration.Seconds(), ws, id)
 	if !p.Success {
+		ch <- gauge(projFailDesc, 1, ws, id, reasonOf(p.Err))
 		return
 	}
 	if c.opts.CacheAge {

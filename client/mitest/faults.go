@@ -172,6 +172,8 @@ type Fault struct {
 	// ResetMidBody sends the headers and half the body (announcing the full
 	// Content-Length), then resets the TCP connection.
 	ResetMidBody bool
+	// ResetBeforeHeaders resets the TCP connection before the status line.
+	ResetBeforeHeaders bool
 
 	// Shift moves an asset list between requests: the k-th application of
 	// the fault (k = 0, 1, 2, ...) serves the list as if k*Shift assets had

@@ -332,6 +332,22 @@ func TestResetMidBody(t *testing.T) {
 	}
 }
 
+// TestResetBeforeHeaders: the connection is reset before any answer.
+func TestResetBeforeHeaders(t *testing.T) {
+	s := NewServer(smallInventory(0))
+	defer s.Close()
+	s.SetFault(Scope{}, Fault{ResetBeforeHeaders: true})
+	req, _ := http.NewRequest("GET", s.URL+assetsURI, nil)
+	SignRequest(req, DefaultAccessKey, DefaultSecretKey, time.Now())
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %s; want the connection reset before the status line", resp.Status)
+	}
+}
+
 func TestShift(t *testing.T) {
 	// 25 assets with IDs 1..25, pages of 10.
 	inv := &Inventory{Workspaces: []*Workspace{{Name: "ws-a", Projects: []*Project{

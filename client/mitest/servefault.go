@@ -31,12 +31,16 @@ func (s *Server) wait(r *http.Request, d time.Duration) bool {
 
 func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, ri *reqInfo, pg paging, af *activeFault) {
 	s.cfg.logger.Debug("mitest: fault", "op", ri.op, "uri", r.RequestURI, "status", af.Status, "body", af.Body,
-		"hang", af.Hang, "latency", af.Latency, "reset", af.ResetMidBody, "shift", af.shiftBy)
+		"hang", af.Hang, "latency", af.Latency, "reset", af.ResetMidBody, "reset_before_headers", af.ResetBeforeHeaders, "shift", af.shiftBy)
 	if af.Latency > 0 && !s.wait(r, af.Latency) {
 		return
 	}
 	if af.Hang {
 		s.wait(r, -1)
+		return
+	}
+	if af.ResetBeforeHeaders {
+		resetNow(w)
 		return
 	}
 	status := af.status()
@@ -159,6 +163,22 @@ const resetDelay = 20 * time.Millisecond
 
 // resetMidBody announces a body of length n, writes part of it with
 // writeBody, then resets the connection.
+// resetNow resets the connection of w at once, before anything is written.
+func resetNow(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
 func (s *Server) resetMidBody(w http.ResponseWriter, af *activeFault, status int, ctype string, n int64, writeBody func(io.Writer)) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {

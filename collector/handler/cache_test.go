@@ -95,7 +95,7 @@ func TestCache(t *testing.T) {
 	}
 	for k := range seriesMatching(third, projSel(victimWS, victim.ID)) {
 		if !strings.HasPrefix(k, "ncp_mediaintel_project_scrape_success{") && !strings.HasPrefix(k, "ncp_mediaintel_project_info{") &&
-			!strings.HasPrefix(k, "ncp_mediaintel_project_scrape_duration_seconds{") {
+			!strings.HasPrefix(k, "ncp_mediaintel_project_scrape_duration_seconds{") && !strings.HasPrefix(k, "ncp_mediaintel_project_scrape_failure{") {
 			t.Errorf("failed refresh exported %s; want no asset series (neither stale nor partial)", k)
 		}
 	}

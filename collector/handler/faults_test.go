@@ -174,7 +174,7 @@ func fmWantIntact(t testing.TB, m fmExposition, ws string, id int64, n int) {
 }
 
 // fmFailedSeries are the only series a failed project keeps.
-var fmFailedSeries = []string{"_project_info{", "_project_scrape_success{", "_project_scrape_duration_seconds{"}
+var fmFailedSeries = []string{"_project_info{", "_project_scrape_success{", "_project_scrape_duration_seconds{", "_project_scrape_failure{"}
 
 // fmWantProjectFailed checks that a project is marked failed and has no asset
 // series.
@@ -270,8 +270,11 @@ type fmCase struct {
 	// self is a project the case checks itself (its series differ from
 	// the matrix inventory's).
 	self int64
-	logs []string
-	reqs []fmReqCount
+	// reason is the failure reason the exporter must give what failed
+	// (from fmReasons by the case's name when empty).
+	reason client.Reason
+	logs   []string
+	reqs   []fmReqCount
 	// check runs extra assertions on the scrape.
 	check func(t *testing.T, e *env, m fmExposition, took time.Duration)
 }
@@ -300,6 +303,133 @@ func fmUseServer(url string) func(*client.Config) {
 	return func(c *client.Config) { c.BaseURL = url }
 }
 
+// fmGatewayReason is the reason of a gateway error: the HTTP status
+// decides, and code 210 (Permission Denied) makes a 401 forbidden.
+func fmGatewayReason(status int, code string) client.Reason {
+	switch {
+	case status == 401 && code == "210", status == 403:
+		return client.ReasonForbidden
+	case status == 401:
+		return client.ReasonUnauthenticated
+	case status == 404:
+		return client.ReasonNotFound
+	case status == 429:
+		return client.ReasonThrottled
+	case status >= 500:
+		return client.ReasonServerError
+	}
+	return client.ReasonOther // 400, 413
+}
+
+// fmReasons are the failure reasons of the cases that do not say theirs.
+var fmReasons = map[string]client.Reason{
+	"MI code 10001 with HTTP 400":               client.ReasonOther,
+	"MI code 10001 nested under responseError":  client.ReasonOther,
+	"MI code 10001 with HTTP 200":               client.ReasonBadResponse,
+	"404 for a vanished project":                client.ReasonNotFound,
+	"404 for a vanished workspace":              client.ReasonNotFound,
+	"empty body with HTTP 200":                  client.ReasonBadResponse,
+	"empty body with HTTP 502":                  client.ReasonServerError,
+	"HTML 502 from a proxy on a project":        client.ReasonServerError,
+	"HTML 502 from a proxy on a workspace":      client.ReasonServerError,
+	"plain text 503 from a proxy":               client.ReasonServerError,
+	"truncated JSON on a project":               client.ReasonBadResponse,
+	"truncated JSON on a project list":          client.ReasonBadResponse,
+	"truncated JSON on discovery":               client.ReasonBadResponse,
+	"malformed JSON":                            client.ReasonBadResponse,
+	"non-numeric string size is a decode error": client.ReasonBadResponse,
+	"body over the size cap":                    client.ReasonBadResponse,
+	"pageNo that does not match":                client.ReasonBadResponse,
+	"request that hangs 60 s":                   client.ReasonTimeout,
+	"connection reset mid-body, always":         client.ReasonNetwork,
+	"refused connection":                        client.ReasonNetwork,
+	"DNS failure":                               client.ReasonNetwork,
+	"401 from clock skew":                       client.ReasonUnauthenticated,
+}
+
+// fmLevelCases puts each kind of fault on a project's asset list, a
+// workspace's project list and the workspace list (discovery), each
+// with its reason: the failure metric of each level must say it.
+func fmLevelCases() []fmCase {
+	capped := func(c *client.Config) { c.MaxBodyBytes = 4096 }
+	kinds := []struct {
+		name     string
+		fault    mitest.Fault
+		clientFn func(*client.Config)
+		timeout  string
+		reason   client.Reason
+		// assetsOnly: a fault of asset pages alone (the client checks
+		// pageNo of asset pages, which it fetches in parallel).
+		assetsOnly bool
+	}{
+		{name: "HTML 502", fault: mitest.Fault{Status: 502, Body: mitest.BodyHTML}, reason: client.ReasonServerError},
+		{name: "truncated JSON", fault: mitest.Fault{Body: mitest.BodyTruncated}, reason: client.ReasonBadResponse},
+		{name: "oversized body", fault: mitest.Fault{Body: mitest.BodyHuge, HugeBytes: 1 << 20}, clientFn: capped, reason: client.ReasonBadResponse},
+		{name: "wrong pageNo", fault: mitest.Fault{WrongPageNo: true}, reason: client.ReasonBadResponse, assetsOnly: true},
+		{name: "reset mid-body", fault: mitest.Fault{ResetMidBody: true}, reason: client.ReasonNetwork},
+		{name: "reset before the status line", fault: mitest.Fault{ResetBeforeHeaders: true}, reason: client.ReasonNetwork},
+		{name: "hang past the deadline", fault: mitest.Fault{Hang: true}, timeout: "1", reason: client.ReasonTimeout},
+		{name: "403", fault: mitest.Fault{Status: 403, Body: mitest.BodyGateway, ErrorCode: "230"}, reason: client.ReasonForbidden},
+	}
+	var cases []fmCase
+	for _, k := range kinds {
+		cases = append(cases, fmCase{name: k.name + " at the project level", setup: fmOnProject(12, k.fault), clientFn: k.clientFn, timeout: k.timeout,
+			failWS: fmWS1, failPID: 12, reason: k.reason})
+		if !k.assetsOnly {
+			cases = append(cases,
+				fmCase{name: k.name + " at the workspace level", setup: fmOnWorkspace(client.OpListProjects, fmWS2, k.fault),
+					clientFn: k.clientFn, timeout: k.timeout, failWS: fmWS2, reason: k.reason},
+				fmCase{name: k.name + " at the discovery level", setup: fmOnDiscovery(k.fault), clientFn: k.clientFn, timeout: k.timeout,
+					down: true, reason: k.reason})
+		}
+	}
+	return cases
+}
+
+// fmWantFailure checks the failure metrics of a matrix scrape: exactly
+// one, for what failed, with the case's reason, and the failed call in
+// api_request_failures_total.
+func fmWantFailure(t testing.TB, m fmExposition, tc fmCase) {
+	t.Helper()
+	var failures []string
+	for s, v := range m {
+		for _, f := range []string{"_project_scrape_failure{", "_workspace_scrape_failure{", "_discovery_failure{"} {
+			if strings.HasPrefix(s, collector.Namespace+f) && v != 0 {
+				failures = append(failures, s)
+			}
+		}
+	}
+	if tc.failWS == "" && !tc.down {
+		if len(failures) != 0 {
+			t.Errorf("nothing failed, yet %v", failures)
+		}
+		return
+	}
+	reason := tc.reason
+	if reason == "" {
+		reason = fmReasons[tc.name]
+	}
+	if reason == "" {
+		t.Fatalf("the case %q says no failure reason", tc.name)
+	}
+	var want string
+	var op client.Operation
+	switch {
+	case tc.down:
+		want, op = fmSeries(collector.Namespace+"_discovery_failure", "reason", string(reason)), client.OpListWorkspaces
+	case tc.failPID == 0:
+		want, op = fmSeries(collector.Namespace+"_workspace_scrape_failure", "reason", string(reason), "workspace", tc.failWS), client.OpListProjects
+	default:
+		want, op = fmSeries(collector.Namespace+"_project_scrape_failure", fmLabels(tc.failWS, tc.failPID, "reason", string(reason))...), client.OpListAssets
+	}
+	if len(failures) != 1 || failures[0] != want {
+		t.Errorf("failure series %v, want only %s", failures, want)
+	}
+	if n := m[fmSeries(collector.Namespace+"_api_request_failures_total", "operation", string(op), "reason", string(reason))]; n < 1 {
+		t.Errorf("api_request_failures_total{operation=%q,reason=%q} = %v, want at least 1", op, reason, n)
+	}
+}
+
 func fmGatewayCases() []fmCase {
 	var cases []fmCase
 	for _, g := range mitest.GatewayErrors {
@@ -314,6 +444,7 @@ func fmGatewayCases() []fmCase {
 				kind = "number"
 			}
 			f := mitest.Fault{Status: g.HTTP, Body: mitest.BodyGateway, ErrorCode: g.Code, ErrorCodeNumeric: numeric}
+			reason := fmGatewayReason(g.HTTP, g.Code)
 			logs := []string{"HTTP " + code, "code " + g.Code, g.Message}
 			cases = append(cases,
 				fmCase{
@@ -321,6 +452,7 @@ func fmGatewayCases() []fmCase {
 					setup:   fmOnProject(12, f),
 					failWS:  fmWS1,
 					failPID: 12,
+					reason:  reason,
 					logs:    append([]string{"project_id=12"}, logs...),
 					reqs:    []fmReqCount{{client.OpListAssets, code, attempts}, {client.OpListAssets, "200", fmPages("", 12)}},
 				},
@@ -328,15 +460,17 @@ func fmGatewayCases() []fmCase {
 					name:   fmt.Sprintf("gateway %d %s (%s) on a workspace", g.HTTP, g.Code, kind),
 					setup:  fmOnWorkspace(client.OpListProjects, fmWS2, f),
 					failWS: fmWS2,
+					reason: reason,
 					logs:   append([]string{"workspace=" + fmWS2, "workspace scrape failed"}, logs...),
 					reqs:   []fmReqCount{{client.OpListProjects, code, attempts}, {client.OpListProjects, "200", 1}, {client.OpListAssets, "200", fmPages(fmWS2, 0)}},
 				},
 				fmCase{
-					name:  fmt.Sprintf("gateway %d %s (%s) on discovery", g.HTTP, g.Code, kind),
-					setup: fmOnDiscovery(f),
-					down:  true,
-					logs:  append([]string{"workspace discovery failed"}, logs...),
-					reqs:  []fmReqCount{{client.OpListWorkspaces, code, attempts}, {client.OpListProjects, "200", 0}},
+					name:   fmt.Sprintf("gateway %d %s (%s) on discovery", g.HTTP, g.Code, kind),
+					setup:  fmOnDiscovery(f),
+					down:   true,
+					reason: reason,
+					logs:   append([]string{"workspace discovery failed"}, logs...),
+					reqs:   []fmReqCount{{client.OpListWorkspaces, code, attempts}, {client.OpListProjects, "200", 0}},
 				},
 			)
 		}
@@ -358,7 +492,7 @@ func TestFaultMatrix(t *testing.T) {
 	t.Cleanup(skewed.Close)
 	okPages := fmPages("", 0)
 
-	cases := fmGatewayCases()
+	cases := append(fmGatewayCases(), fmLevelCases()...)
 	cases = append(cases, []fmCase{
 		{
 			name:    "MI code 10001 with HTTP 400",
@@ -733,6 +867,7 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			m := fmParse(t, body)
 			fmWantScrape(t, m, tc.failWS, tc.failPID, tc.down, tc.self)
+			fmWantFailure(t, m, tc)
 			logs := e.logs.String()
 			for _, want := range tc.logs {
 				if !strings.Contains(logs, want) {

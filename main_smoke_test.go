@@ -68,6 +68,22 @@ func TestBinaryDemoSaysSynthetic(t *testing.T) {
 	if !strings.Contains(p.Log(), "SYNTHETIC") {
 		t.Errorf("log does not say the data is synthetic:\n%s", p.Log())
 	}
+	// The debug probe of the failing project shows the failing call, its
+	// status and the verdict, and the landing page offers it.
+	debugURL := fmt.Sprintf("%s/probe?workspace=%s&project=%d&debug=true", base, mitest.DemoFailingWorkspace, mitest.DemoFailingProject)
+	status, body = smokeGet(t, debugURL)
+	for _, want := range []string{
+		fmt.Sprintf("GET /api/v1/workspaces/%s/projects/%d/assets?pageNum=1&pageSize=1000  attempt 4: HTTP 503 code 500", mitest.DemoFailingWorkspace, mitest.DemoFailingProject),
+		fmt.Sprintf(`project %s/%d "broken-uploads": FAILED (server_error)`, mitest.DemoFailingWorkspace, mitest.DemoFailingProject),
+		fmt.Sprintf(`ncp_mediaintel_project_scrape_failure{project_id="%d",reason="server_error",workspace="%s"} 1`, mitest.DemoFailingProject, mitest.DemoFailingWorkspace),
+	} {
+		if status != 200 || !strings.Contains(body, want) {
+			t.Errorf("the debug probe (%d) lacks %q:\n%s", status, want, body)
+		}
+	}
+	if _, landing := smokeGet(t, base+"/"); !strings.Contains(landing, `name="debug" value="true"`) || !strings.Contains(landing, `action="probe"`) {
+		t.Errorf("the landing page has no debug probe form:\n%s", landing)
+	}
 }
 
 func TestBinaryRefusesBadStart(t *testing.T) {

@@ -128,7 +128,10 @@ func TestSecretNeverLeaks(t *testing.T) {
 		"/", "/metrics", "/probe?workspace=ws-one", "/probe?workspace=ws-one&project=11", "/probe?workspace=ws-one&project=12",
 		"/probe?workspace=ws-two", "/probe?workspace=ws-one&project=999", "/probe?workspace=no-such-ws", "/probe?workspace=Bad!",
 		"/probe?target=" + url.QueryEscape("http://evil.example/"), "/discovery", "/discovery?per=project", "/discovery?per=nope",
-		"/internal/metrics", "/-/healthy", "/no-such-page",
+		"/internal/metrics", "/-/healthy", "/-/ready", "/no-such-page",
+		// The debug probe: every call's path, status and message.
+		"/probe?workspace=ws-one&debug=true", "/probe?workspace=ws-one&project=11&debug=true", "/probe?workspace=ws-two&debug=true",
+		"/probe?workspace=ws-one&project=13&debug=true", "/probe?workspace=ws-one&debug=maybe",
 	} {
 		ex = append(ex, fetch(t, c, http.MethodGet, base+path, nil))
 	}
@@ -136,7 +139,8 @@ func TestSecretNeverLeaks(t *testing.T) {
 	// Now the key is refused everywhere: every call fails with 401.
 	sim.ClearFaults()
 	sim.SetFault(mitest.Scope{}, mitest.Fault{Status: 401, Body: mitest.BodyGateway, ErrorCode: "200"})
-	ex = append(ex, fetch(t, c, http.MethodGet, base+"/metrics", nil), fetch(t, c, http.MethodGet, base+"/discovery?per=project", nil))
+	ex = append(ex, fetch(t, c, http.MethodGet, base+"/metrics", nil), fetch(t, c, http.MethodGet, base+"/discovery?per=project", nil),
+		fetch(t, c, http.MethodGet, base+"/probe?workspace=ws-one&project=11&debug=true", nil))
 	p.Stop(t)
 
 	forms := map[string]string{
@@ -186,6 +190,30 @@ func TestSecretNeverLeaks(t *testing.T) {
 	}
 	if !strings.Contains(ex[1].body, `ncp_mediaintel_project_scrape_success{project_id="11",workspace="ws-one"} 0`) {
 		t.Errorf("/metrics does not show the failing project:\n%s", ex[1].body)
+	}
+	// The debug answers had their trace to check: the access key's calls,
+	// with their statuses, and no header of them.
+	var debug string
+	for _, x := range ex {
+		if strings.HasSuffix(x.what, "project=11&debug=true") {
+			debug = x.body
+			break
+		}
+	}
+	for _, want := range []string{"list_assets", "/api/v1/workspaces/ws-one/projects/11/assets?pageNum=1", "attempt 2: HTTP 503"} {
+		if !strings.Contains(debug, want) {
+			t.Errorf("the debug probe lacks %q; the leak check may be blind:\n%s", want, debug)
+		}
+	}
+	if last := ex[len(ex)-1].body; !strings.Contains(last, "HTTP 401") {
+		t.Errorf("the last debug probe, with the key refused, lacks the 401:\n%s", last)
+	}
+	for _, header := range []string{client.HeaderSignature, client.HeaderAccessKey, client.HeaderTimestamp, ak} {
+		for _, x := range ex {
+			if strings.Contains(x.what, "debug=true") && strings.Contains(x.body, header) {
+				t.Errorf("%s shows %q", x.what, header)
+			}
+		}
 	}
 }
 

@@ -57,7 +57,7 @@ func (c *Client) retry(ctx context.Context, r request) *Error {
 			case <-t.C:
 			}
 		}
-		err := c.attempt(ctx, r)
+		err := c.tracedAttempt(ctx, r, attempt)
 		if err == nil {
 			return nil
 		}
@@ -90,24 +90,49 @@ func (c *Client) backoff(attempt int, last *Error) time.Duration {
 	return d
 }
 
+// tracedAttempt is attempt, told to the Tracer when there is one.
+func (c *Client) tracedAttempt(ctx context.Context, r request, n int) *Error {
+	if c.tr == nil {
+		e, _ := c.attempt(ctx, r)
+		return e
+	}
+	start := time.Now()
+	e, bytes := c.attempt(ctx, r)
+	a := Attempt{Op: r.op, URI: "/api/v1" + r.path, N: n, Duration: time.Since(start), Bytes: bytes}
+	if r.query != "" {
+		a.URI += "?" + r.query
+	}
+	if e == nil {
+		a.Status = 200
+	} else {
+		a.Status, a.Code, a.Message = e.StatusCode, e.Code, e.Message
+		if e.Err != nil {
+			a.Err = cleanText(e.Err.Error())
+		}
+	}
+	c.tr.TraceAttempt(a)
+	return e
+}
+
 // attempt sends r once: it waits for the limiter, builds and signs the
-// request, exchanges it, and classifies what came back.
-func (c *Client) attempt(ctx context.Context, r request) *Error {
+// request, exchanges it, and classifies what came back. bytes is the size
+// of the body read.
+func (c *Client) attempt(ctx context.Context, r request) (e *Error, bytes int) {
 	if c.lim != nil {
 		if err := c.lim.Wait(ctx); err != nil {
-			return &Error{Op: r.op, Target: r.target, Message: "waiting for the rate limiter", Err: err}
+			return &Error{Op: r.op, Target: r.target, Message: "waiting for the rate limiter", Err: err}, 0
 		}
 	}
 	req, e := c.newRequest(ctx, r)
 	if e != nil {
-		return e
+		return e, 0
 	}
 	rep, e := c.exchange(ctx, r, req)
 	if e != nil {
-		return e
+		return e, 0
 	}
 	defer c.bufs.Put(rep.buf)
-	return c.classify(ctx, r, rep)
+	return c.classify(ctx, r, rep), len(rep.body)
 }
 
 // newRequest builds the GET request for r, signed with the current

@@ -112,6 +112,8 @@ type Client struct {
 	gate Gate
 	// lim, when set, paces every request.
 	lim Limiter
+	// tr, when set, is told of every attempt.
+	tr Tracer
 }
 
 // core is what the Clients that Gated and WithLimiter make from one
@@ -236,13 +238,22 @@ func newCore(cfg Config, base *url.URL) *core {
 // buffers, and whose every request holds g from just before it is sent
 // until its body has been read: a bound on the requests in flight among
 // the calls made through it (one scrape's, say).
-func (c *Client) Gated(g Gate) *Client { return &Client{core: c.core, gate: g, lim: c.lim} }
+func (c *Client) Gated(g Gate) *Client { return &Client{core: c.core, gate: g, lim: c.lim, tr: c.tr} }
 
 // WithLimiter returns a Client that shares c's connections, configuration,
 // buffers and gate, and whose requests are paced by l instead of c's
 // limiter (nil: not paced): for calls with a budget of their own, such as
 // Limiters{shared, budget}. c is unchanged.
-func (c *Client) WithLimiter(l Limiter) *Client { return &Client{core: c.core, gate: c.gate, lim: l} }
+func (c *Client) WithLimiter(l Limiter) *Client {
+	return &Client{core: c.core, gate: c.gate, lim: l, tr: c.tr}
+}
+
+// Traced returns a Client that shares c's connections, configuration,
+// buffers, gate and limiter, and tells t of every attempt it makes (the
+// debug probe). c is unchanged.
+func (c *Client) Traced(t Tracer) *Client {
+	return &Client{core: c.core, gate: c.gate, lim: c.lim, tr: t}
+}
 
 // NewTransport returns the HTTP transport the client uses by default: a
 // keep-alive pool of at most maxConns connections, gzip accepted.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -78,8 +79,10 @@ type Exporter struct {
 	Process *prometheus.Registry
 	Serving *collector.ServingMetrics
 	// Routes serves the telemetry path, /probe, /discovery, /-/healthy,
-	// /internal/metrics and the landing page.
+	// /-/ready, /internal/metrics and the landing page.
 	Routes http.Handler
+
+	ready atomic.Bool // Start was called: the state is loaded, the work runs
 }
 
 // ConfigError is a configuration that New refused: What says which part
@@ -208,6 +211,7 @@ func (e *Exporter) routes(cfg Config) (http.Handler, error) {
 	mux.Handle("/probe", e.Handler.Probe())
 	mux.Handle("/discovery", e.Handler.Discovery())
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
+	mux.HandleFunc("/-/ready", e.serveReady)
 	mux.Handle("/internal/metrics", promhttp.HandlerFor(e.Process, handler.MetricsOpts(cfg.Logger)))
 	if cfg.TelemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
@@ -218,7 +222,9 @@ func (e *Exporter) routes(cfg Config) (http.Handler, error) {
 				{Address: cfg.TelemetryPath, Text: "Metrics"},
 				{Address: "/discovery?per=project", Text: "HTTP service discovery (per project)"},
 				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
 			},
+			ExtraHTML: debugProbeForm,
 		})
 		if err != nil {
 			return nil, refused("landing page", err)
@@ -228,6 +234,28 @@ func (e *Exporter) routes(cfg Config) (http.Handler, error) {
 	return mux, nil
 }
 
+// debugProbeForm is the landing page's form for /probe?...&debug=true.
+const debugProbeForm = `<h2>Debug probe</h2>
+<p>Every API call of one probe, with the verdict per project and the exposition it would return.</p>
+<form action="probe" method="get">
+<label>workspace <input name="workspace" required pattern="[a-z0-9-]{3,63}"></label>
+<label>project ID (optional) <input name="project" pattern="[0-9]*"></label>
+<input type="hidden" name="debug" value="true">
+<button type="submit">Debug probe</button>
+</form>`
+
+// serveReady answers /-/ready: 200 once Start was called (with a state
+// file, the state was loaded before that), 503 before. It never asks the
+// API: an API outage must show as ncp_mediaintel_up 0 on a target that is
+// up, not as an exporter taken out of its Service.
+func (e *Exporter) serveReady(w http.ResponseWriter, _ *http.Request) {
+	if !e.ready.Load() {
+		http.Error(w, "Not ready: starting\n", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "Ready\n")
+}
+
 // Start runs the exporter's background work (Run) in a goroutine until ctx
 // ends or stop is called. stop ends it, waits for it (with a state file,
 // the state is committed by then) and closes the idle API connections.
@@ -235,6 +263,7 @@ func (e *Exporter) Start(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()
+	e.ready.Store(true)
 	return func() {
 		cancel()
 		<-done

@@ -87,3 +87,40 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("%d workspace list calls; want the scrape's and the discovery's", n)
 	}
 }
+
+// TestReady: /-/ready is 503 until Start (with a state file, the state
+// has been loaded by then), 200 after, and does not follow the API: an
+// API that refuses every call leaves the exporter ready.
+func TestReady(t *testing.T) {
+	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 3}))
+	t.Cleanup(sim.Close)
+	sim.SetFault(mitest.Scope{}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
+	e, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour, StateFile: filepath.Join(t.TempDir(), "state.db")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e.Routes)
+	t.Cleanup(srv.Close)
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/-/ready"); code != http.StatusServiceUnavailable {
+		t.Errorf("/-/ready before Start: %d, want 503", code)
+	}
+	t.Cleanup(e.Start(context.Background()))
+	if code, body := get("/-/ready"); code != 200 || body != "Ready\n" {
+		t.Errorf("/-/ready after Start: %d %q, want 200", code, body)
+	}
+	if _, body := get("/metrics"); !strings.Contains(body, "ncp_mediaintel_up 0") {
+		t.Fatalf("the API should be down:\n%s", body)
+	}
+	if code, _ := get("/-/ready"); code != 200 {
+		t.Errorf("/-/ready with the API down: %d, want 200", code)
+	}
+}

@@ -59,11 +59,16 @@ func FuzzParseTarget(f *testing.F) {
 		"workspace=%2e%2e%2fadmin", "target=http://x", "workspace=ws%00a", "workspace=WS-ALPHA",
 		"workspace=ws-alpha&project=1&project=2", "workspace=ws-alpha&project=+1", "workspace=ws-alpha;project=1",
 		"workspace=ab", "workspace=" + strings.Repeat("a", 64), "%zz", "workspace=ws-alpha&project=0x10",
+		"workspace=ws-alpha&debug=true", "workspace=ws-alpha&project=2&debug=false", "workspace=ws-alpha&debug=1",
+		"workspace=ws-alpha&debug=true&debug=true",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw) // partial values on error, as r.URL.Query()
+		if d, err := handler.ParseDebug(q); err != nil && (d || len(err.Error()) > 512) || err == nil && d != (q.Get("debug") == "true") {
+			t.Errorf("ParseDebug(%q) = %v, %v", raw, d, err)
+		}
 		s, err := handler.ParseTarget(q)
 		if err != nil {
 			if msg := err.Error(); len(msg) > 512 || !utf8.ValidString(msg) {

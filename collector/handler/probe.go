@@ -8,17 +8,19 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
 // ParseTarget validates the /probe parameters. A target is a workspace
-// name and optionally a project ID, never a URL.
+// name and optionally a project ID, never a URL; debug (see ParseDebug)
+// may come with them.
 func ParseTarget(q url.Values) (scrape.Scope, error) {
 	for k := range q {
-		if k != "workspace" && k != "project" {
-			return scrape.Scope{}, fmt.Errorf("unknown parameter %s: want workspace and optionally project", quote(k))
+		if k != "workspace" && k != "project" && k != "debug" {
+			return scrape.Scope{}, fmt.Errorf("unknown parameter %s: want workspace, optionally project, and optionally debug", quote(k))
 		}
 	}
 	if len(q["workspace"]) != 1 || len(q["project"]) > 1 {
@@ -40,9 +42,22 @@ func ParseTarget(q url.Values) (scrape.Scope, error) {
 	return s, nil
 }
 
+// ParseDebug reads the debug parameter of /probe: absent, true or false.
+func ParseDebug(q url.Values) (bool, error) {
+	v, ok := q["debug"]
+	if !ok {
+		return false, nil
+	}
+	if len(v) == 1 && (v[0] == "true" || v[0] == "false") {
+		return v[0] == "true", nil
+	}
+	return false, fmt.Errorf("debug=%s: want true or false, once", quote(strings.Join(v, ",")))
+}
+
 // Probe serves one workspace (?workspace=W) or one project
 // (?workspace=W&project=ID), with a fresh registry and none of the
-// process-lifetime metrics.
+// process-lifetime metrics; with debug=true, the probe's trace instead
+// (see serveDebug).
 func (h *Handler) Probe() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scope, err := ParseTarget(r.URL.Query())
@@ -50,8 +65,17 @@ func (h *Handler) Probe() http.Handler {
 			http.Error(w, "bad target: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		debug, err := ParseDebug(r.URL.Query())
+		if err != nil {
+			http.Error(w, "bad target: "+err.Error(), http.StatusBadRequest)
+			return
+		}
 		if ws := h.s.Workspaces(); len(ws) > 0 && !slices.Contains(ws, scope.Workspace) {
 			http.Error(w, fmt.Sprintf("bad target: workspace %q is not among the configured --mi.workspace", scope.Workspace), http.StatusBadRequest)
+			return
+		}
+		if debug {
+			h.bounded(w, r, func(ctx context.Context) { h.serveDebug(ctx, w, scope) })
 			return
 		}
 		h.bounded(w, r, func(ctx context.Context) {

@@ -34,10 +34,14 @@ type pass struct {
 	calls    *semaphore.Weighted
 }
 
-func newPass(s *Scraper) *pass {
+// newPass starts a pass of s; tr, when not nil, is told of its requests.
+func newPass(s *Scraper, tr client.Tracer) *pass {
 	n := int64(s.cfg.Concurrency)
 	p := &pass{s: s, inFlight: semaphore.NewWeighted(n), calls: semaphore.NewWeighted(2 * n)}
 	p.api = s.api.Gated(p)
+	if tr != nil {
+		p.api = p.api.Traced(tr)
+	}
 	return p
 }
 

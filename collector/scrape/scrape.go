@@ -186,12 +186,18 @@ type ProjectResult struct {
 // Scrape makes one pass over scope. It returns when every request it
 // started has ended, which is by ctx's deadline at the latest.
 func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
+	return s.ScrapeTraced(ctx, scope, nil)
+}
+
+// ScrapeTraced is Scrape telling tr (when not nil) of every request the
+// pass makes: the debug probe.
+func (s *Scraper) ScrapeTraced(ctx context.Context, scope Scope, tr client.Tracer) *Result {
 	res := &Result{Scope: scope, Start: time.Now()}
 	if dl, ok := ctx.Deadline(); ok {
 		res.Timeout = time.Until(dl).Round(time.Millisecond)
 	}
 	defer func() { res.Duration = time.Since(res.Start) }()
-	p := newPass(s)
+	p := newPass(s, tr)
 
 	names, err := p.workspaces(ctx, scope)
 	if err != nil {
@@ -237,7 +243,7 @@ type Target struct {
 // lists only. A workspace whose project list fails is left out and logged;
 // the error is returned when nothing could be listed.
 func (s *Scraper) Targets(ctx context.Context, perProject bool) ([]Target, error) {
-	p := newPass(s)
+	p := newPass(s, nil)
 	names, err := p.workspaces(ctx, Scope{})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,136 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/mediaintel/mediaintel_exporter/client"
+	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+)
+
+// trace collects the attempts of a debug probe, in the order they end.
+type trace struct {
+	start time.Time
+	mu    sync.Mutex
+	lines []traced
+}
+
+type traced struct {
+	at time.Duration // since the start of the probe, at the attempt's end
+	a  client.Attempt
+}
+
+// TraceAttempt implements client.Tracer.
+func (t *trace) TraceAttempt(a client.Attempt) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, traced{time.Since(t.start), a})
+}
+
+// serveDebug answers /probe?...&debug=true: a pass of its own over scope
+// (never shared with other scrapes), then, as text, every API call it
+// made in order (operation, path and query, attempt, HTTP status, API
+// code and message, duration, bytes; never a header, the signature or a
+// key), the verdict of discovery, of each workspace and of each project,
+// and the exposition the probe would have returned.
+func (h *Handler) serveDebug(ctx context.Context, w http.ResponseWriter, scope scrape.Scope) {
+	tr := &trace{start: time.Now()}
+	res := h.s.ScrapeTraced(ctx, scope, tr)
+	var expo bytes.Buffer
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collector.NewResultCollector(res, collector.ResultOptions{
+		Histograms: h.opts.Histograms, CacheAge: h.cacheOn(), ProjectOnly: scope.ProjectID != 0,
+	}))
+	if fams, err := reg.Gather(); err != nil {
+		fmt.Fprintf(&expo, "# gathering failed: %v\n", err)
+	} else {
+		enc := expfmt.NewEncoder(&expo, expfmt.NewFormat(expfmt.TypeTextPlain))
+		for _, f := range fams {
+			_ = enc.Encode(f)
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Debug probe of %s, %s, deadline %v\n\n", scope, tr.start.UTC().Format(time.RFC3339), res.Timeout)
+	writeTrace(&b, tr)
+	fmt.Fprintf(&b, "\nVerdict (%v):\n", res.Duration.Round(time.Millisecond))
+	writeVerdict(&b, res)
+	fmt.Fprintf(&b, "\nExposition the probe would return:\n%s", expo.String())
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(b.Bytes())
+}
+
+func writeTrace(w io.Writer, tr *trace) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	fmt.Fprintf(w, "API calls (%d), in the order they ended:\n", len(tr.lines))
+	for i, l := range tr.lines {
+		a := l.a
+		status := "no answer"
+		if a.Status != 0 {
+			status = fmt.Sprintf("HTTP %d", a.Status)
+		}
+		fmt.Fprintf(w, "%3d  +%-8v %-24s GET %s  attempt %d: %s", i+1, l.at.Round(time.Millisecond), a.Op, a.URI, a.N, status)
+		if a.Code != "" {
+			fmt.Fprintf(w, " code %s", a.Code)
+		}
+		if a.Message != "" {
+			fmt.Fprintf(w, " %q", a.Message)
+		}
+		if a.Err != "" {
+			fmt.Fprintf(w, " (%s)", a.Err)
+		}
+		fmt.Fprintf(w, ", %v, %d bytes\n", a.Duration.Round(time.Millisecond), a.Bytes)
+	}
+}
+
+// verdict is "ok" or "FAILED (reason): error".
+func verdict(ok bool, err error) string {
+	if ok {
+		return "ok"
+	}
+	r := client.ReasonOf(err)
+	if r == "" {
+		r = client.ReasonOther
+	}
+	return fmt.Sprintf("FAILED (%s): %v", r, err)
+}
+
+func writeVerdict(w io.Writer, res *scrape.Result) {
+	fmt.Fprintf(w, "discovery: %s\n", verdict(res.Up, res.Err))
+	for _, ws := range res.Workspaces {
+		line := verdict(ws.Success, ws.Err)
+		if ws.Success {
+			line += fmt.Sprintf(", %d projects listed", ws.ProjectCount)
+		}
+		if ws.NotFound {
+			line += " (unknown target: workspace not found)"
+		}
+		fmt.Fprintf(w, "workspace %s: %s\n", ws.Name, line)
+		if ws.Success && res.Scope.ProjectID != 0 && len(ws.Projects) == 0 {
+			fmt.Fprintf(w, "project %s/%d: unknown target: not in the workspace's project list\n", ws.Name, res.Scope.ProjectID)
+		}
+		for _, p := range ws.Projects {
+			line := verdict(p.Success, p.Err)
+			switch {
+			case p.Success && p.CountOnly:
+				line += fmt.Sprintf(", count only: %d assets reported", p.Reported)
+			case p.Success:
+				line += fmt.Sprintf(", %d assets counted (reported %d), %v", p.Stats.Unique+p.Stats.WithoutID, p.Reported, p.Duration.Round(time.Millisecond))
+			}
+			if p.FromCache {
+				line += ", from the cache"
+			}
+			fmt.Fprintf(w, "project %s/%d %q: %s\n", ws.Name, p.Project.ID, p.Project.Name, line)
+		}
+	}
+}

@@ -404,3 +404,26 @@ func TestBuildScript(t *testing.T) {
 		t.Errorf("%s has a symbol table: not built with -ldflags -s", out)
 	}
 }
+
+// TestBuildScriptVersionFile: with no VERSION in the environment,
+// deploy/build.sh stamps the VERSION file's version, which --version and
+// the build_info metric then report.
+func TestBuildScriptVersionFile(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	want := strings.TrimSpace(readFile(t, filepath.Join(root, "VERSION")))
+	out := filepath.Join(t.TempDir(), "mediaintel_exporter")
+	cmd := exec.Command("sh", filepath.Join(root, buildScriptPath), out)
+	cmd.Dir = t.TempDir()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VERSION=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", buildScriptPath, err, b)
+	}
+	ver := testutil.RunTool(t, time.Minute, root, out, "--version")
+	if !strings.Contains(ver, "version "+want+" ") {
+		t.Errorf("%s --version does not say the VERSION file's %s:\n%s", out, want, ver)
+	}
+}

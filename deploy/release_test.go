@@ -253,7 +253,7 @@ func checkArchive(t *testing.T, root, path, ver string, p releasePlatform) strin
 		}
 	}
 	bin := filepath.Join(t.TempDir(), exe)
-	if err := os.WriteFile(bin, files[base+"/"+exe], 0o755); err != nil { //nolint:gosec // G306: an executable
+	if err := os.WriteFile(bin, files[base+"/"+exe], 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return bin

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"os"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -91,4 +93,27 @@ func TestVersionFile(t *testing.T) {
 	if !semver.MatchString(versionFile) {
 		t.Errorf("VERSION holds %q, want one line MAJOR.MINOR.PATCH", versionFile)
 	}
+}
+
+// TestChangelogVersion: the newest released heading of CHANGELOG.md
+// ("## 0.2.0 / 2026-12-01", after an optional "## main / unreleased") is
+// the VERSION file's version: a release renames the heading and sets
+// VERSION together.
+func TestChangelogVersion(t *testing.T) {
+	b, err := os.ReadFile("CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSpace(versionFile)
+	heading := regexp.MustCompile(`(?m)^## (.+)$`)
+	for _, m := range heading.FindAllStringSubmatch(string(b), -1) {
+		if m[1] == "main / unreleased" {
+			continue
+		}
+		if !regexp.MustCompile(`^` + regexp.QuoteMeta(want) + ` / \d{4}-\d{2}-\d{2}$`).MatchString(m[1]) {
+			t.Errorf("CHANGELOG.md's newest release heading is %q, want \"%s / YYYY-MM-DD\" (the VERSION file's)", m[1], want)
+		}
+		return
+	}
+	t.Error("CHANGELOG.md has no release heading")
 }

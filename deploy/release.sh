@@ -20,7 +20,8 @@
 # release build there are replaced.
 #
 # The SBOMs are written by cyclonedx-gomod, built once into the CI cache
-# directory (.ci/lib.sh). Needs tar, gzip, zip and sha256sum.
+# directory (.ci/lib.sh). Needs GNU tar (--sort), gzip, zip and sha256sum:
+# run it on Linux.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/lib.sh

@@ -6,9 +6,14 @@
 #
 # The version information comes from the environment (the Dockerfile passes
 # its build arguments through): VERSION, REVISION, BRANCH, BUILD_USER and
-# BUILD_DATE. Unset ones are taken from git where there is a checkout, else
-# given a placeholder. The binary is static (CGO_ENABLED=0), stripped, and
-# built with -trimpath so it does not depend on where it was built.
+# BUILD_DATE. An unset VERSION is the VERSION file's; the others are taken
+# from git where there is a checkout, else given a placeholder. The binary
+# is static (CGO_ENABLED=0), stripped, and built with -trimpath so it does
+# not depend on where it was built.
+#
+# GOOS, GOARCH and GOARM (6 or 7 for GOARCH=arm) cross-compile, as the
+# Dockerfile's builder and deploy/release.sh do; unset, the binary is for
+# the machine that builds it.
 set -eu
 
 out=${1:-mediaintel_exporter}
@@ -28,8 +33,7 @@ export GOTOOLCHAIN
 
 git_or() { git "$@" 2>/dev/null || true; }
 
-VERSION=${VERSION:-$(git_or describe --tags --always --dirty)}
-VERSION=${VERSION:-dev}
+VERSION=${VERSION:-$(cat VERSION)}
 REVISION=${REVISION:-$(git_or rev-parse HEAD)}
 REVISION=${REVISION:-unknown}
 BRANCH=${BRANCH:-$(git_or rev-parse --abbrev-ref HEAD)}

@@ -28,6 +28,7 @@ const buildScriptPath = "deploy/build.sh"
 type dockerStage struct {
 	Name     string // AS name, lower-cased by BuildKit; "" if none
 	Image    string // base image, global ARGs expanded
+	Platform string // FROM --platform=..., as written ("$BUILDPLATFORM")
 	Commands []instructions.Command
 }
 
@@ -104,7 +105,7 @@ func parseDockerfile(text string) (stages []dockerStage, warnings []string, err 
 				}
 			}
 		}
-		stages = append(stages, dockerStage{Name: st.Name, Image: image, Commands: st.Commands})
+		stages = append(stages, dockerStage{Name: st.Name, Image: image, Platform: st.Platform, Commands: st.Commands})
 	}
 	return stages, warnings, nil
 }
@@ -118,13 +119,16 @@ func line(c instructions.Command) int {
 }
 
 // checkDockerfile returns what is wrong with a Dockerfile for this
-// exporter's image: a multi-stage build whose Go builder runs
-// deploy/build.sh, and a distroless (or scratch) final stage with only the
+// exporter's image: a multi-stage build whose Go builder runs on the build
+// platform and cross-compiles with deploy/build.sh for the target platform
+// (so that docker buildx build --platform a,b needs no emulation), and a
+// distroless (or scratch) final stage of the target platform with only the
 // binary, a numeric non-root user, port 9847, an exec-form entrypoint and
-// the OCI labels.
+// the OCI labels, the version label defaulting to ver.
 // goVersion is the root go.mod's go line (1.26.10), the oldest Go the
-// builder image may carry: older releases have known vulnerabilities.
-func checkDockerfile(text, goVersion string) (problems []string) {
+// builder image may carry: older releases have known vulnerabilities; ver
+// is the VERSION file's version.
+func checkDockerfile(text, goVersion, ver string) (problems []string) {
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	stages, warnings, err := parseDockerfile(text)
 	if err != nil {
@@ -153,7 +157,11 @@ func checkDockerfile(text, goVersion string) (problems []string) {
 	if m := regexp.MustCompile(`^golang:(\d+\.\d+\.\d+)-`).FindStringSubmatch(builder.Image); m == nil || version.Compare("go"+m[1], "go"+goVersion) < 0 {
 		bad("builder image %q: want golang %s or newer with its patch release named, as go.mod's go line requires", builder.Image, goVersion)
 	}
+	if p := strings.Trim(builder.Platform, "${}"); p != "BUILDPLATFORM" {
+		bad("the builder stage runs on the target platform (FROM --platform=%q): want FROM --platform=$BUILDPLATFORM golang:..., so that it cross-compiles instead of running under emulation", builder.Platform)
+	}
 	copiesScript, runsScript := false, false
+	declared := map[string]bool{} // the builder's ARGs
 	var buildOut string
 	for _, c := range builder.Commands {
 		switch c := c.(type) {
@@ -170,6 +178,10 @@ func checkDockerfile(text, goVersion string) (problems []string) {
 			if slices.Contains(c.SourcePaths, ".") || slices.Contains(c.SourcePaths, buildScriptPath) {
 				copiesScript = true
 			}
+		case *instructions.ArgCommand:
+			for _, kv := range c.Args {
+				declared[kv.Key] = true
+			}
 		case *instructions.RunCommand:
 			cmd := strings.Join(c.CmdLine, " ")
 			if i := strings.Index(cmd, buildScriptPath); i >= 0 {
@@ -177,6 +189,20 @@ func checkDockerfile(text, goVersion string) (problems []string) {
 					bad("line %d runs %s before any COPY brings it in", line(c), buildScriptPath)
 				}
 				runsScript = true
+				// The target platform, from BuildKit's automatic ARGs, which
+				// a stage sees only once it declares them.
+				for _, v := range []struct{ want, re, arg string }{
+					{"GOOS=$TARGETOS", `GOOS=\$\{?TARGETOS\}?`, "TARGETOS"},
+					{"GOARCH=$TARGETARCH", `GOARCH=\$\{?TARGETARCH\}?`, "TARGETARCH"},
+					{"GOARM=${TARGETVARIANT#v}", `GOARM=\$\{TARGETVARIANT#v\}`, "TARGETVARIANT"},
+				} {
+					if !regexp.MustCompile(`(^|\s)` + v.re + `(\s|$)`).MatchString(cmd[:i]) {
+						bad("line %d runs %s without %s: the binary would be for the build platform, not the target", line(c), buildScriptPath, v.want)
+					}
+					if !declared[v.arg] {
+						bad("the builder stage does not declare ARG %s before line %d, so it is empty there", v.arg, line(c))
+					}
+				}
 				if f := strings.Fields(cmd[i+len(buildScriptPath):]); len(f) > 0 {
 					buildOut = f[0]
 				}
@@ -198,6 +224,9 @@ func checkDockerfile(text, goVersion string) (problems []string) {
 	distroless := strings.HasPrefix(final.Image, "gcr.io/distroless/static")
 	if !distroless && final.Image != "scratch" {
 		bad("final image %q: want gcr.io/distroless/static-* or scratch", final.Image)
+	}
+	if p := strings.Trim(final.Platform, "${}"); p != "" && p != "TARGETPLATFORM" {
+		bad("the final stage is FROM --platform=%s: it must be the target platform's image", final.Platform)
 	}
 	copied := map[string]string{} // destination -> source, from the builder
 	var user string
@@ -265,6 +294,10 @@ func checkDockerfile(text, goVersion string) (problems []string) {
 			bad("final stage lacks OCI label %s (labels %v)", l, labels)
 		}
 	}
+	// Expanded as a build without --build-arg VERSION expands it.
+	if v, ok := labels["org.opencontainers.image.version"]; ok && v != ver {
+		bad("the version label is %q without --build-arg VERSION, want the VERSION file's %q (ARG VERSION=%s)", v, ver, ver)
+	}
 	return problems
 }
 
@@ -272,7 +305,7 @@ func checkDockerfile(text, goVersion string) (problems []string) {
 // Dockerfile as BuildKit reads it, and the build script it runs.
 func TestDockerfile(t *testing.T) {
 	root := testutil.RepoRoot(t)
-	for _, p := range checkDockerfile(readFile(t, filepath.Join(root, "Dockerfile")), goLine(t, root)) {
+	for _, p := range checkDockerfile(readFile(t, filepath.Join(root, "Dockerfile")), goLine(t, root), versionFile(t, root)) {
 		t.Error(p)
 	}
 	checkBuildScript(t, readFile(t, filepath.Join(root, buildScriptPath)))
@@ -308,17 +341,33 @@ func TestDockerfileChecks(t *testing.T) {
 		{"lint: empty continuation line", "    go mod download", "\n    go mod download", "Empty continuation line"},
 		{"single stage", "FROM gcr.io/distroless/static-debian12:nonroot", "", "want a multi-stage build"},
 		{"unreadable", "AS builder", "AS builder extra", "BuildKit cannot read"},
+		{"builder without --platform=$BUILDPLATFORM", "FROM --platform=$BUILDPLATFORM golang:", "FROM golang:", "the builder stage runs on the target platform"},
+		{"builder on the target platform", "FROM --platform=$BUILDPLATFORM golang:", "FROM --platform=$TARGETPLATFORM golang:", "the builder stage runs on the target platform"},
+		{"target args not passed", "GOOS=$TARGETOS GOARCH=$TARGETARCH GOARM=${TARGETVARIANT#v} \\\n    ", "", "without GOOS=$TARGETOS"},
+		{"GOARCH not passed", "GOARCH=$TARGETARCH ", "", "without GOARCH=$TARGETARCH"},
+		{"GOARM not passed", "GOARM=${TARGETVARIANT#v} ", "", "without GOARM=${TARGETVARIANT#v}"},
+		{"GOARCH from the build platform", "GOARCH=$TARGETARCH ", "GOARCH=$BUILDARCH ", "without GOARCH=$TARGETARCH"},
+		{"target arg not declared", "ARG TARGETARCH\n", "", "does not declare ARG TARGETARCH"},
+		{"final stage on the build platform", "FROM gcr.io/distroless/static-debian12:nonroot", "FROM --platform=$BUILDPLATFORM gcr.io/distroless/static-debian12:nonroot", "the final stage is FROM --platform=$BUILDPLATFORM"},
+		{"version default not the VERSION file", "ARG VERSION=" + versionFile(t, root) + "\n", "ARG VERSION=0.0.1\n", `the version label is "0.0.1"`},
+		{"no version default", "ARG VERSION=" + versionFile(t, root) + "\n", "ARG VERSION\n", `the version label is ""`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(dockerfile, tc.old) {
 				t.Fatalf("the Dockerfile no longer has %q; update this case", tc.old)
 			}
-			problems := checkDockerfile(strings.Replace(dockerfile, tc.old, tc.new, 1), goLine(t, root))
+			problems := checkDockerfile(strings.Replace(dockerfile, tc.old, tc.new, 1), goLine(t, root), versionFile(t, root))
 			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
 				t.Errorf("want a problem with %q, got %q", tc.want, problems)
 			}
 		})
 	}
+}
+
+// versionFile is the VERSION file's version: "0.2.0".
+func versionFile(t *testing.T, root string) string {
+	t.Helper()
+	return strings.TrimSpace(readFile(t, filepath.Join(root, "VERSION")))
 }
 
 // goLine is the go line of the go.mod in root: "1.26.10".
@@ -402,5 +451,28 @@ func TestBuildScript(t *testing.T) {
 	// -s -w: no symbol table.
 	if nm, err := exec.Command("go", "tool", "nm", out).CombinedOutput(); err == nil && len(nm) > 0 && !strings.Contains(string(nm), "no symbols") {
 		t.Errorf("%s has a symbol table: not built with -ldflags -s", out)
+	}
+}
+
+// TestBuildScriptVersionFile: with no VERSION in the environment,
+// deploy/build.sh stamps the VERSION file's version, which --version and
+// the build_info metric then report.
+func TestBuildScriptVersionFile(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	want := strings.TrimSpace(readFile(t, filepath.Join(root, "VERSION")))
+	out := filepath.Join(t.TempDir(), "mediaintel_exporter")
+	cmd := exec.Command("sh", filepath.Join(root, buildScriptPath), out)
+	cmd.Dir = t.TempDir()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VERSION=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", buildScriptPath, err, b)
+	}
+	ver := testutil.RunTool(t, time.Minute, root, out, "--version")
+	if !strings.Contains(ver, "version "+want+" ") {
+		t.Errorf("%s --version does not say the VERSION file's %s:\n%s", out, want, ver)
 	}
 }

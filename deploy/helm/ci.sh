@@ -18,6 +18,14 @@ export CI=${CI:-true}
 GOTOOLCHAIN=${GOTOOLCHAIN:-go$(sed -n 's/^go //p' ../../go.mod)}
 export GOTOOLCHAIN
 start=$(date +%s)
+# Logs and temporary files: a directory of this run's own (inside .ci/run's,
+# when it runs this), so that runs at the same time do not collide.
+if [ -n "${MEDIAINTEL_CI_WORK:-}" ]; then
+  work=$(mktemp -d "$MEDIAINTEL_CI_WORK/helm.XXXXXX")
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/mediaintel-helm-ci.XXXXXX")
+fi
+echo "helm ci: logs and temporary files in $work"
 
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
   echo "helm ci: installing prometheus (promtool, prometheus)"
@@ -36,18 +44,18 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; 
 # -race: vet then compiles the dependencies (Helm, the Kubernetes API types)
 # as the race-detector tests below do, so they are compiled once, not twice.
 go vet -race ./...
-cp go.mod /tmp/mediaintel-helm-go.mod.bak
-cp go.sum /tmp/mediaintel-helm-go.sum.bak
+cp go.mod "$work/go.mod.bak"
+cp go.sum "$work/go.sum.bak"
 go mod tidy
-if ! cmp -s go.mod /tmp/mediaintel-helm-go.mod.bak || ! cmp -s go.sum /tmp/mediaintel-helm-go.sum.bak; then
+if ! cmp -s go.mod "$work/go.mod.bak" || ! cmp -s go.sum "$work/go.sum.bak"; then
   echo "go mod tidy changes deploy/helm/go.mod or go.sum: run it and commit"
-  cp /tmp/mediaintel-helm-go.mod.bak go.mod
-  cp /tmp/mediaintel-helm-go.sum.bak go.sum
+  cp "$work/go.mod.bak" go.mod
+  cp "$work/go.sum.bak" go.sum
   exit 1
 fi
 
 echo "helm ci: chart tests with the race detector"
-log=/tmp/mediaintel-helm-tests.log
+log=$work/tests.log
 set +e
 go test -race -count=1 -timeout 15m -v ./... >"$log" 2>&1
 rc=$?

@@ -18,6 +18,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/collector"
 	"github.com/mediaintel/mediaintel_exporter/collector/handler"
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/collector/status"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -218,9 +219,16 @@ func TestMetricsGolden(t *testing.T) {
 	}
 }
 
+// TestMetricsLint lints every family the exporter serves, the failure
+// and status tracking ones included (all three stages).
 func TestMetricsLint(t *testing.T) {
-	e := newEnv(t, goldenInventory(), envOpts{opts: handler.Options{Histograms: true}})
+	e := newEnv(t, goldenInventory(), envOpts{opts: handler.Options{Histograms: true},
+		status: &status.Config{Window: 1000000 * time.Hour, SceneSummaries: true}})
+	e.sim.SetFault(mitest.Scope{Operation: client.OpListAssets, ProjectID: 13}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
 	res := e.scraper.Scrape(context.Background(), scrape.Scope{})
+	if p := res.Workspaces[0].Projects[0]; p.Status == nil || !p.Status.SceneSummaries {
+		t.Fatalf("no status summary to lint: %+v", p.Status)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector.NewResultCollector(res, collector.ResultOptions{Histograms: true}))
 	problems, err := promtestutil.GatherAndLint(prometheus.Gatherers{reg, e.process})

@@ -365,8 +365,8 @@ func testE2E(t *testing.T, rel promRelease) {
 }
 
 // checkRulesHealthy asserts that Prometheus loaded all rules, evaluates
-// them without error, and that alerting rules carry severity, summary and
-// description.
+// them without error, and that alerting rules carry severity, summary,
+// description and runbook_url.
 func checkRulesHealthy(t *testing.T, api promAPI) {
 	t.Helper()
 	var data struct {
@@ -402,8 +402,8 @@ func checkRulesHealthy(t *testing.T, api promAPI) {
 	})
 	for _, g := range data.Groups {
 		for _, r := range g.Rules {
-			if r.Type == "alerting" && (r.Labels["severity"] == "" || r.Annotations["summary"] == "" || r.Annotations["description"] == "") {
-				t.Errorf("alert %s lacks severity, summary or description", r.Name)
+			if r.Type == "alerting" && (r.Labels["severity"] == "" || r.Annotations["summary"] == "" || r.Annotations["description"] == "" || r.Annotations["runbook_url"] == "") {
+				t.Errorf("alert %s lacks severity, summary, description or runbook_url", r.Name)
 			}
 		}
 	}

@@ -130,7 +130,8 @@ func TestRulesConventions(t *testing.T) {
 // TestRulesMetricsExist checks every exporter metric the rules name — in
 // expressions and in the descriptions that tell what to check — against a
 // real scrape of the exporter in --demo mode (/metrics and the process
-// metrics on /internal/metrics).
+// metrics on /internal/metrics), and, for the failure series that a healthy
+// exporter does not export, of an exporter whose API fails.
 func TestRulesMetricsExist(t *testing.T) {
 	dir := filepath.Join(deployDir(t), "prometheus")
 	// A name not preceded by ":" or a word character: recorded series
@@ -145,9 +146,13 @@ func TestRulesMetricsExist(t *testing.T) {
 	if len(used) < 8 {
 		t.Fatalf("only %d metric names found in the rules: %v", len(used), used)
 	}
-	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo")
+	bin := testutil.BuildExporter(t)
+	exp := testutil.StartExporter(t, bin, "--demo")
 	exported := testutil.MetricNames(exp.Get(t, "/metrics"))
 	for n := range testutil.MetricNames(exp.Get(t, "/internal/metrics")) {
+		exported[n] = true
+	}
+	for n := range failureMetricNames(t, bin) {
 		exported[n] = true
 	}
 	for _, n := range slices.Sorted(maps.Keys(used)) {

@@ -44,6 +44,8 @@ func renderCases(t *testing.T) []renderCase {
 	}
 	return append(cases,
 		renderCase{"perProject", set("scrapeMode", "perProject")},
+		renderCase{"perProject-renamed-jobs", set("scrapeMode", "perProject", "serviceMonitor.jobName", "media-exporter",
+			"serviceMonitor.probeJobName", "media.probe", "serviceMonitor.internalJobName", "media+internal")},
 		renderCase{"https-existing-web-config", set("web.scheme", "https", "web.existingSecret", "mi-web", "web.tlsSecret", "mi-tls")},
 		renderCase{"status-emptyDir", set("statusTracking.enabled", true)},
 		renderCase{"created-credentials", set("credentials.create", true, "credentials.accessKey", "AKTEST", "credentials.secretKey", "SKTEST")},
@@ -663,12 +665,12 @@ func parseOperatorDuration(t *testing.T, d string) time.Duration {
 // TestScrapeModes checks the one value that switches between scraping
 // /metrics and one /probe target per project or per workspace, and the
 // scrape settings: interval 60s and timeout 30s by default, a timeout
-// within the interval, and the job labels the alerts expect.
+// within the interval, and job labels that the rendered alerts match.
 func TestScrapeModes(t *testing.T) {
-	jobRE := alertJobMatcher(t)
 	for _, c := range renderCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			r := render(t, c.vals)
+			jobRE := renderedJobMatcher(t, r)
 			mode, _ := c.vals["scrapeMode"].(string)
 			if mode == "" {
 				mode = "metrics"
@@ -791,20 +793,37 @@ func jobOf(t *testing.T, rcs []monitoringv1.RelabelConfig) string {
 	return ""
 }
 
-// alertJobMatcher returns the job matcher of deploy/prometheus/alerts.yml,
-// anchored as PromQL anchors it, or nil when the alerts match no job.
-func alertJobMatcher(t *testing.T) *regexp.Regexp {
+// renderedJobMatcher returns the job matcher of the rendered
+// PrometheusRule's alerts, anchored as PromQL anchors it, or nil when the
+// chart renders no PrometheusRule.
+func renderedJobMatcher(t *testing.T, r rendered) *regexp.Regexp {
 	t.Helper()
-	text := string(readFile(t, filepath.Join(testutil.RepoRoot(t), "deploy", "prometheus", "alerts.yml")))
-	m := regexp.MustCompile(`job\s*(=~|=)\s*"([^"]*)"`).FindStringSubmatch(text)
-	if m == nil {
-		t.Log("alerts.yml matches no job label; nothing to check")
+	prs := all[*monitoringv1.PrometheusRule](r)
+	if len(prs) == 0 {
 		return nil
 	}
-	if m[1] == "=" {
-		return regexp.MustCompile("^" + regexp.QuoteMeta(m[2]) + "$")
+	var found []string
+	re := regexp.MustCompile(`job\s*=~\s*("(?:[^"\\]|\\.)*")`)
+	for _, g := range prs[0].Spec.Groups {
+		for _, rule := range g.Rules {
+			for _, m := range re.FindAllStringSubmatch(rule.Expr.String(), -1) {
+				v, err := strconv.Unquote(m[1])
+				if err != nil {
+					t.Fatalf("rule %s: job matcher %s: %v", rule.Alert, m[1], err)
+				}
+				found = append(found, v)
+			}
+		}
 	}
-	return regexp.MustCompile("^(?:" + m[2] + ")$")
+	if len(found) == 0 {
+		t.Fatal("the PrometheusRule matches no job: MediaIntelExporterDown should")
+	}
+	for _, f := range found[1:] {
+		if f != found[0] {
+			t.Fatalf("the PrometheusRule's alerts match different jobs: %q", found)
+		}
+	}
+	return regexp.MustCompile("^(?:" + found[0] + ")$")
 }
 
 // TestStatusTracking checks the analysis-pipeline values: off by default

@@ -4,9 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
@@ -31,6 +33,35 @@ func requireTool(t *testing.T, names ...string) string {
 	}
 	t.Skip(msg + "; skipping because CI is not \"true\"")
 	return ""
+}
+
+// prometheusBinsEnv lists Prometheus servers, separated by ":", each with
+// its promtool beside it: .ci/run sets it to Debian's 2.x and a current 3.x
+// (as for the deploy module's tests) before it runs ci.sh.
+const prometheusBinsEnv = "MEDIAINTEL_PROMETHEUS_BINS"
+
+var promtoolVersionRE = regexp.MustCompile(`(?m)^promtool, version v?(\S+)`)
+
+// forEachPromtool runs f as a subtest per promtool, named after its version:
+// the promtools beside the servers of MEDIAINTEL_PROMETHEUS_BINS, else the
+// promtool on PATH (see requireTool).
+func forEachPromtool(t *testing.T, f func(t *testing.T, promtool string)) {
+	t.Helper()
+	var tools []string
+	if v := os.Getenv(prometheusBinsEnv); v != "" {
+		for _, bin := range filepath.SplitList(v) {
+			tools = append(tools, filepath.Join(filepath.Dir(bin), "promtool"))
+		}
+	} else {
+		tools = []string{requireTool(t, "promtool")}
+	}
+	for _, p := range tools {
+		name := p
+		if m := promtoolVersionRE.FindStringSubmatch(testutil.RunTool(t, time.Minute, "", p, "--version")); m != nil {
+			name = "promtool-" + m[1]
+		}
+		t.Run(name, func(t *testing.T) { f(t, p) })
+	}
 }
 
 // helmDir is the directory of this module (deploy/helm).

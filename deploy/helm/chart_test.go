@@ -380,21 +380,27 @@ func TestPodSecurity(t *testing.T) {
 			if web["scheme"] == "https" {
 				scheme = corev1.URISchemeHTTPS
 			}
-			for _, p := range []*corev1.Probe{ctr.LivenessProbe, ctr.ReadinessProbe} {
+			// Liveness: the process serves. Readiness: it is ready for
+			// scrapes (its state loaded), which never depends on the API.
+			for _, pp := range []struct {
+				what, path string
+				p          *corev1.Probe
+			}{{"liveness", "/-/healthy", ctr.LivenessProbe}, {"readiness", "/-/ready", ctr.ReadinessProbe}} {
+				p := pp.p
 				if p == nil {
-					t.Fatal("a probe is missing")
+					t.Fatalf("the %s probe is missing", pp.what)
 				}
 				switch {
 				case p.HTTPGet != nil:
-					if p.HTTPGet.Path != "/-/healthy" || p.HTTPGet.Port.String() != "http" || p.HTTPGet.Scheme != scheme {
-						t.Errorf("probe GETs %s %s on %s, want %s /-/healthy on http", p.HTTPGet.Scheme, p.HTTPGet.Path, p.HTTPGet.Port.String(), scheme)
+					if p.HTTPGet.Path != pp.path || p.HTTPGet.Port.String() != "http" || p.HTTPGet.Scheme != scheme {
+						t.Errorf("%s probe GETs %s %s on %s, want %s %s on http", pp.what, p.HTTPGet.Scheme, p.HTTPGet.Path, p.HTTPGet.Port.String(), scheme, pp.path)
 					}
 					if web["basicAuth"] == true {
-						t.Error("an HTTP probe with basic auth on: it would get 401")
+						t.Errorf("an HTTP %s probe with basic auth on: it would get 401", pp.what)
 					}
 				case p.TCPSocket != nil:
 					if web["basicAuth"] != true {
-						t.Error("a TCP probe without basic auth: /-/healthy should be asked")
+						t.Errorf("a TCP %s probe without basic auth: %s should be asked", pp.what, pp.path)
 					}
 				default:
 					t.Errorf("probe without a handler: %+v", p)

@@ -3,6 +3,7 @@ package helm
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,8 +89,9 @@ func TestArgsAreExporterFlags(t *testing.T) {
 // TestExporterStartsWithRenderedArgs runs the exporter with the arguments
 // the Deployment passes (the mounted paths moved into a temporary directory
 // holding key files, and the listen address onto loopback), and checks that
-// it starts and answers the probes' path. No scrape is made: the key is a
-// placeholder and the API is never called.
+// it starts and answers the readiness probe's path, then the liveness
+// probe's. No scrape is made: the key is a placeholder and the API is never
+// called (readiness must not depend on it).
 func TestExporterStartsWithRenderedArgs(t *testing.T) {
 	bin := testutil.BuildExporter(t)
 	for _, c := range []renderCase{
@@ -122,7 +124,10 @@ func TestExporterStartsWithRenderedArgs(t *testing.T) {
 			if probePath == "" {
 				t.Fatal("no HTTP readiness probe")
 			}
-			testutil.StartServer(t, "exporter "+c.name, bin, func(addr string) []string {
+			if ctr.LivenessProbe == nil || ctr.LivenessProbe.HTTPGet == nil {
+				t.Fatal("no HTTP liveness probe")
+			}
+			srv := testutil.StartServer(t, "exporter "+c.name, bin, func(addr string) []string {
 				var args []string
 				for _, a := range ctr.Args {
 					switch {
@@ -136,6 +141,14 @@ func TestExporterStartsWithRenderedArgs(t *testing.T) {
 				}
 				return args
 			}, probePath)
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + srv.Addr + ctr.LivenessProbe.HTTPGet.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("liveness probe %s: %s", ctr.LivenessProbe.HTTPGet.Path, resp.Status)
+			}
 		})
 	}
 }

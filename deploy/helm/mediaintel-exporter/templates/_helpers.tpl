@@ -134,17 +134,20 @@ survives a pod restart.
 {{- end }}
 
 {{/*
-The probes' handler: /-/healthy over the exporter's scheme, or the TCP port
-when basic auth guards every path.
+A probe's handler: a GET of path over the exporter's scheme, or the TCP port
+when basic auth guards every path. Called with (dict "root" . "path" P):
+/-/healthy for liveness (the process serves), /-/ready for readiness (it
+serves and, with --status.state-file, has loaded its state; neither asks
+the API, so a bad key does not take the pod out of the Service).
 */}}
 {{- define "mediaintel-exporter.probeHandler" -}}
-{{- if .Values.web.basicAuth }}
+{{- if .root.Values.web.basicAuth }}
 tcpSocket:
   port: http
 {{- else }}
 httpGet:
-  path: /-/healthy
+  path: {{ .path }}
   port: http
-  scheme: {{ upper .Values.web.scheme }}
+  scheme: {{ upper .root.Values.web.scheme }}
 {{- end }}
 {{- end }}

@@ -165,6 +165,8 @@ func Build() (dashboard.Dashboard, error) {
 	assetHealth(b)
 	pipeline(b)
 	exporterHealth(b)
+	// Last, so that the panels above keep their ids (and links to them).
+	failures(b)
 
 	d, err := b.Build()
 	if err != nil {
@@ -449,4 +451,51 @@ func exporterHealth(b *dashboard.DashboardBuilder) {
 			WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
 				"excludeByName": map[string]any{"Time": true, "Value": true},
 			}}))
+}
+
+// failures is what fails now and why: the reason of every failing project,
+// workspace and discovery (the *_failure gauges, present only while
+// failing), and the API calls that failed after their retries.
+func failures(b *dashboard.DashboardBuilder) {
+	rate := func(by string) string {
+		return `sum by (` + by + `) (rate(ncp_mediaintel_api_request_failures_total[$__rate_interval]))`
+	}
+	project := `max by (workspace, project_id, reason) (ncp_mediaintel_project_scrape_failure{` + projSel + `})`
+	// One query, so the table lists what fails whichever kind it is; a
+	// project without project_info still shows, without a name.
+	failing := `label_replace(
+  (` + withName(project) + `)
+    or on (workspace, project_id)
+  ` + project + `,
+  "scope", "project", "", "")
+or
+label_replace(max by (workspace, reason) (ncp_mediaintel_workspace_scrape_failure{` + wsSel + `}), "scope", "workspace", "", "")
+or
+label_replace(max by (instance, reason) (ncp_mediaintel_discovery_failure), "scope", "discovery", "", "")`
+	tbl := table.NewPanelBuilder().Title("Failing now").
+		Description("What failed in the last scrape, and why: projects whose asset listing failed, workspaces whose project list failed, exporters whose discovery failed (the reason label of ncp_mediaintel_project_scrape_failure, _workspace_scrape_failure and _discovery_failure). Reasons: unauthenticated (key or clock), forbidden (IAM permission), not_found, throttled, server_error (5xx), timeout, network, bad_response, other; docs/runbook.md says what fixes each. Empty when all is well.").
+		Datasource(datasource()).Height(8).Span(24).Unit(units.Short).
+		WithTarget(qt(failing, "A")).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true, "Value": true},
+			"renameByName": map[string]any{
+				"scope": "Failing", "workspace": "Workspace", "project_id": "Project ID", "project_name": "Project",
+				"instance": "Exporter", "reason": "Reason",
+			},
+			"indexByName": map[string]any{"Failing": 0, "Workspace": 1, "Project ID": 2, "Project": 3, "Exporter": 4, "Reason": 5},
+		}}).
+		OverrideByName("Reason", []dashboard.DynamicConfigValue{
+			{Id: "custom.cellOptions", Value: map[string]any{"type": "color-text"}},
+			{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}},
+		}).
+		SortBy([]cog.Builder[common.TableSortByFieldState]{
+			common.NewTableSortByFieldStateBuilder().DisplayName("Failing"),
+		})
+	b.WithRow(dashboard.NewRowBuilder("Failures")).
+		WithPanel(tbl).
+		WithPanel(tsPanel("Failed API calls by reason", "API calls that failed after their retries, per second, by reason (ncp_mediaintel_api_request_failures_total, process-lifetime: from /metrics or /internal/metrics). Each one left a project, a workspace, discovery or a status check without its figures.", units.RequestsPerSecond).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			WithTarget(q(rate("reason"), "{{reason}}")).Min(0)).
+		WithPanel(tsPanel("Failed API calls by operation", "The same calls by API operation and reason: list_assets is a project's listing, list_projects a workspace's, list_workspaces discovery, get_*_status the analysis pipeline's checks.", units.RequestsPerSecond).
+			WithTarget(q(rate("operation, reason"), "{{operation}} {{reason}}")).Min(0))
 }

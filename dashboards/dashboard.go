@@ -362,7 +362,8 @@ func assetHealth(b *dashboard.DashboardBuilder) {
 }
 
 // pipeline is the analysis pipeline row: what the status tracker knows of
-// recent assets (--status.window) and of itself.
+// recent assets (--status.window) in each stage (import, analysis, scene
+// summary), the console's view of them, and of the tracker itself.
 func pipeline(b *dashboard.DashboardBuilder) {
 	sum := func(metric, by string) string {
 		return `sum by (` + by + `) (` + metric + `{` + projSel + `})`
@@ -388,12 +389,37 @@ func pipeline(b *dashboard.DashboardBuilder) {
 			qi(`max(ncp_mediaintel_status_check_lag_seconds)`, "")).
 			Thresholds(thresholds(step(nil, "green"), step(ptr(300.0), "orange"), step(ptr(600.0), "red"))).
 			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(statPanel("In progress (console)", "Recent assets whose analysis or scene summary waits or runs, as NCP's console counts them (recording rule project:ncp_mediaintel_recent_assets_in_progress:sum).", units.Short,
+			qi(`sum(project:ncp_mediaintel_recent_assets_in_progress:sum{`+projSel+`})`, "")).Span(4)).
+		WithPanel(statPanel("Failed (console)", "Recent assets whose analysis or scene summary failed, as NCP's console counts them \"analysis failed\".", units.Short,
+			qi(`sum(project:ncp_mediaintel_recent_assets_failed:sum{`+projSel+`})`, "")).
+			Thresholds(thresholds(step(nil, "green"), step(ptr(1.0), "red"))).
+			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(statPanel("Completed (console)", "Recent assets whose scene summary completed: every stage done.", units.Short,
+			qi(`sum(project:ncp_mediaintel_recent_assets_completed:sum{`+projSel+`})`, "")).Span(4)).
+		WithPanel(statPanel("Oldest pending scene summary", "How long the longest-waiting recent asset has had its scene summary queued or running. Over an hour for 15 minutes fires MediaIntelSceneSummaryBacklogStuck.", units.Seconds,
+			qi(`max(ncp_mediaintel_scene_summary_oldest_pending_seconds{`+projSel+`})`, "")).
+			Thresholds(thresholds(step(nil, "green"), step(ptr(1800.0), "orange"), step(ptr(3600.0), "red"))).
+			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(statPanel("Scene summaries failed, 1h", "Scene summaries of recent assets the exporter saw fail in the last hour; any fires MediaIntelSceneSummariesFailing.", units.Short,
+			qi(`sum(increase(ncp_mediaintel_scene_summaries_observed_total{status="failed", `+projSel+`}[1h]))`, "")).
+			Thresholds(thresholds(step(nil, "green"), step(ptr(1.0), "red"))).
+			ColorMode(common.BigValueColorModeValue).Span(4)).
+		WithPanel(statPanel("Scene summaries running", "Recent assets whose scene summary is queued (WAIT_SUMMARIZE) or running (SUMMARIZING).", units.Short,
+			qi(`sum(ncp_mediaintel_recent_assets_scene_summary_status{status=~"wait_summarize|summarizing", `+projSel+`})`, "")).Span(4)).
 		WithPanel(tsPanel("Analysis status of recent assets", "Recent assets by the last known status of their latest analysis, stacked: the stack is every recent asset.", units.Short).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			WithTarget(q(sum("ncp_mediaintel_recent_assets_analysis_status", "status"), "{{status}}")).Span(12)).
 		WithPanel(tsPanel("Import status of recent assets", "Recent assets by the last known status of their upload, stacked.", units.Short).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			WithTarget(q(sum("ncp_mediaintel_recent_assets_import_status", "status"), "{{status}}")).Span(12)).
+		WithPanel(tsPanel("Scene summary status of recent assets", "Recent assets by the last known status of their scene summary, stacked (not_analyzed until the analysis completed; before_summarize: never summarised).", units.Short).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			WithTarget(q(sum("ncp_mediaintel_recent_assets_scene_summary_status", "status"), "{{status}}")).Span(12)).
+		WithPanel(tsPanel("The console's view", "Recent assets as NCP's console counts them: in progress (analysis or summary waiting or running), failed (analysis or summary failed), completed (summary completed).", units.Short).
+			WithTarget(q(`sum(project:ncp_mediaintel_recent_assets_in_progress:sum{`+projSel+`})`, "in progress")).
+			WithTarget(q(`sum(project:ncp_mediaintel_recent_assets_failed:sum{`+projSel+`})`, "failed")).
+			WithTarget(q(`sum(project:ncp_mediaintel_recent_assets_completed:sum{`+projSel+`})`, "completed")).Span(12)).
 		WithPanel(tsPanel("Oldest pending analysis by project", "How long each project's longest-waiting recent asset has been queued for or in analysis.", units.Seconds).
 			WithTarget(q(`max by (workspace, project_id) (ncp_mediaintel_analysis_oldest_pending_seconds{`+projSel+`})`, "{{workspace}}/{{project_id}}")).
 			Min(0).Span(8)).
@@ -402,6 +428,12 @@ func pipeline(b *dashboard.DashboardBuilder) {
 		WithPanel(tsPanel("Analysis throughput", "Analyses of recent assets the exporter saw end, per hour, by outcome.", units.Short).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			WithTarget(q(`sum by (status) (rate(ncp_mediaintel_analyses_observed_total{`+projSel+`}[$__rate_interval])) * 3600`, "{{status}} / h")).Span(8)).
+		WithPanel(tsPanel("Oldest pending scene summary by project", "How long each project's longest-waiting recent asset has had its scene summary queued or running.", units.Seconds).
+			WithTarget(q(`max by (workspace, project_id) (ncp_mediaintel_scene_summary_oldest_pending_seconds{`+projSel+`})`, "{{workspace}}/{{project_id}}")).
+			Min(0).Span(12)).
+		WithPanel(tsPanel("Scene summary throughput", "Scene summaries of recent assets the exporter saw end, per hour, by outcome.", units.Short).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			WithTarget(q(`sum by (status) (rate(ncp_mediaintel_scene_summaries_observed_total{`+projSel+`}[$__rate_interval])) * 3600`, "{{status}} / h")).Span(12)).
 		WithPanel(tsPanel("Status tracker", "The tracker's checks due and not made, and its lag: both should stay near zero.", units.Short).
 			WithTarget(q(`sum(ncp_mediaintel_status_queue_assets)`, "checks due")).
 			WithTarget(q(`max(ncp_mediaintel_status_check_lag_seconds)`, "lag (s)")).Span(12)).

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -200,6 +202,15 @@ func TestMetricsExist(t *testing.T) {
 	exported := testutil.MetricNames(exp.Get(t, "/metrics"))
 	for n := range failureMetricNames(t, bin) {
 		exported[n] = true
+	}
+	// The recording rules the dashboard reads are Prometheus', from the
+	// rules file the deployment loads beside the alerts.
+	rules, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "deploy", "prometheus", "recording.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`(?m)^\s*- record: (\S+)`).FindAllStringSubmatch(string(rules), -1) {
+		exported[m[1]] = true
 	}
 	for _, problem := range unexported(used, exported) {
 		t.Error(problem)

@@ -348,6 +348,24 @@ func testE2E(t *testing.T, rel promRelease) {
 		}
 	}
 
+	// 4c. The demo project whose scene summaries all fail fires
+	// MediaIntelSceneSummariesFailing, and it reaches the webhook.
+	isSummaryFailingProject := func(l map[string]string) bool {
+		return l["workspace"] == mitest.DemoSummaryFailingWorkspace && l["project_id"] == strconv.FormatInt(mitest.DemoSummaryFailingProject, 10)
+	}
+	testutil.EventuallyNoError(t, 240*time.Second, "the webhook receives MediaIntelSceneSummariesFailing for the demo's failing summaries", func() error {
+		for _, a := range hook.snapshot() {
+			if a.Labels["alertname"] == "MediaIntelSceneSummariesFailing" && a.State == "firing" && isSummaryFailingProject(a.Labels) {
+				if a.Annotations["runbook_url"] == "" {
+					return fmt.Errorf("alert without runbook_url: %+v", a)
+				}
+				return nil
+			}
+		}
+		_, seen, err := api.query(`ncp_mediaintel_scene_summaries_observed_total{status="failed"} > 0`)
+		return fmt.Errorf("webhook got %d notifications; summaries seen to fail: %+v (%v)", hook.notifications(), seen, err)
+	})
+
 	// 5. No healthy project alerts, in Prometheus or at the webhook.
 	alerts, err := api.alerts()
 	if err != nil {

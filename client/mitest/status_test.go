@@ -81,6 +81,29 @@ func TestStatusEndpoints(t *testing.T) {
 
 // TestPipelineMoves: an asset's status moves on with time, never back,
 // through the documented states; the outcomes have the documented shares.
+// walkPipeline follows asset id of pl every 5 s until horizon, checking
+// that the stage key reads never goes back in order; key's stop ends the
+// walk early. It returns the last status.
+func walkPipeline(t *testing.T, pl *Pipeline, id int64, created time.Time, horizon time.Duration, order map[string]int,
+	key func(AssetStatus) (k string, stop bool)) AssetStatus {
+	t.Helper()
+	last := -1
+	var st AssetStatus
+	for d := time.Duration(0); d <= horizon; d += 5 * time.Second {
+		st = pl.StatusAt(id, created, created.Add(d))
+		k, stop := key(st)
+		if stop {
+			break
+		}
+		if o := order[k]; o < last {
+			t.Fatalf("asset %d went back to %q", id, k)
+		} else {
+			last = o
+		}
+	}
+	return st
+}
+
 func TestPipelineMoves(t *testing.T) {
 	order := map[string]int{"IN_PROGRESS": 0, "WAIT_ANALYZE": 1, "ANALYZING": 2, "ANALYZE_COMPLETED": 3, "ANALYZE_FAIL": 3, "ANALYZE_CANCEL": 3}
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -90,23 +113,15 @@ func TestPipelineMoves(t *testing.T) {
 	fields := map[string]bool{}
 	const n = 2000
 	for id := int64(1); id <= n; id++ {
-		last := -1
-		var st AssetStatus
-		for d := time.Duration(0); d <= 10*time.Minute; d += 5 * time.Second {
-			st = pl.StatusAt(id, created, created.Add(d))
-			key := st.Upload
-			if st.Upload == "COMPLETED" {
-				key = st.Analysis
-			}
+		st := walkPipeline(t, &pl, id, created, 10*time.Minute, order, func(st AssetStatus) (string, bool) {
 			if st.Analysis == "BEFORE_ANALYZE" || st.Upload == "FAILED" || st.Upload == "FILE_NOT_EXIST" || st.Upload == "INVALID_METADATA" {
-				break
+				return "", true
 			}
-			if o := order[key]; o < last {
-				t.Fatalf("asset %d went back to %s", id, key)
-			} else {
-				last = o
+			if st.Upload == "COMPLETED" {
+				return st.Analysis, false
 			}
-		}
+			return st.Upload, false
+		})
 		outcome := st.Upload + "/" + st.Analysis
 		outcomes[outcome]++
 		if st.AnalysisMessage != "" {
@@ -154,19 +169,12 @@ func TestPipelineSummaries(t *testing.T) {
 	outcomes := map[string]int{}
 	const n = 2000
 	for id := int64(1); id <= n; id++ {
-		last := -1
-		var st AssetStatus
-		for d := time.Duration(0); d <= 15*time.Minute; d += 5 * time.Second {
-			st = pl.StatusAt(id, created, created.Add(d))
+		st := walkPipeline(t, &pl, id, created, 15*time.Minute, order, func(st AssetStatus) (string, bool) {
 			if st.Analysis != "ANALYZE_COMPLETED" && st.Summary != "" {
 				t.Fatalf("asset %d has a summary %q while its analysis is %q", id, st.Summary, st.Analysis)
 			}
-			if o := order[st.Summary]; o < last {
-				t.Fatalf("asset %d's summary went back to %q", id, st.Summary)
-			} else {
-				last = o
-			}
-		}
+			return st.Summary, false
+		})
 		key := st.Summary
 		if st.SummaryNotFound {
 			key += "/404"

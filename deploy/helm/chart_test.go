@@ -905,12 +905,7 @@ func TestStatusTracking(t *testing.T) {
 // through values.schema.json or the chart's own checks, with a message
 // naming the value.
 func TestValuesRejected(t *testing.T) {
-	ch := loadChart(t)
-	for _, c := range []struct {
-		name string
-		vals map[string]any
-		want string
-	}{
+	checkRejected(t, []rejection{
 		{"unknown mode", set("scrapeMode", "perAsset"), "scrapeMode"},
 		{"typo", set("serviceMonitor.intervall", "60s"), "intervall"},
 		{"unknown top-level value", set("replicas", 1), "replicas"},
@@ -921,17 +916,7 @@ func TestValuesRejected(t *testing.T) {
 		{"two replicas, one instance", set("replicaCount", 2), "stableInstance"},
 		{"created Secret without keys", set("credentials.create", true), "credentials.accessKey"},
 		{"no Secret named", set("credentials.existingSecret", ""), "credentials.existingSecret"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := renderValues(t, ch, c.vals)
-			if err == nil {
-				t.Fatalf("values %v were accepted", c.vals)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("the error does not name %q: %v", c.want, err)
-			}
-		})
-	}
+	})
 }
 
 // TestNotes checks that NOTES.txt renders and tells what matters.

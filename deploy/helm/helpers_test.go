@@ -92,3 +92,28 @@ func TestMain(m *testing.M) {
 	testutil.RemoveBuild()
 	os.Exit(code)
 }
+
+// rejection is values the chart must refuse, and a word its error names.
+type rejection struct {
+	name string
+	vals map[string]any
+	want string
+}
+
+// checkRejected renders the chart with each case's values and checks that
+// the render fails with an error that names what is wrong.
+func checkRejected(t *testing.T, cases []rejection) {
+	t.Helper()
+	ch := loadChart(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := renderValues(t, ch, c.vals)
+			if err == nil {
+				t.Fatalf("values %v were accepted", c.vals)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("the error does not name %q: %v", c.want, err)
+			}
+		})
+	}
+}

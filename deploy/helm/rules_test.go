@@ -307,29 +307,14 @@ func alertNames(t *testing.T) []string {
 // chart does not have (a typo, or an alert renamed since) fails the render,
 // naming it, rather than silently change nothing.
 func TestPrometheusRuleValuesRejected(t *testing.T) {
-	ch := loadChart(t)
-	for _, c := range []struct {
-		name string
-		vals map[string]any
-		want string
-	}{
+	checkRejected(t, []rejection{
 		{"disabled typo", set("prometheusRule.disabled", map[string]any{"MediaIntelExporterDwon": true}), "prometheusRule.disabled names MediaIntelExporterDwon"},
 		{"override typo", set("prometheusRule.alertOverrides", map[string]any{"MediaIntelAPIError": map[string]any{"for": "1h"}}), "prometheusRule.alertOverrides names MediaIntelAPIError"},
 		{"override of something else", set("prometheusRule.alertOverrides", map[string]any{"MediaIntelAPIErrors": map[string]any{"expr": "vector(1)"}}), "expr"},
 		{"bad for", set("prometheusRule.alertOverrides", map[string]any{"MediaIntelAPIErrors": map[string]any{"for": "15 minutes"}}), "for"},
 		{"bad label name", set("prometheusRule.additionalRuleLabels", map[string]any{"team-name": "media"}), "team-name"},
 		{"runbook with an anchor", set("prometheusRule.runbookBaseURL", "https://wiki.example.com/runbook#top"), "runbookBaseURL"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := renderValues(t, ch, c.vals)
-			if err == nil {
-				t.Fatalf("values %v were accepted", c.vals)
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("the error does not name %q: %v", c.want, err)
-			}
-		})
-	}
+	})
 }
 
 // writeRules writes rule groups as a Prometheus rule file into dir and

@@ -363,7 +363,7 @@ func testE2E(t *testing.T, rel promRelease) {
 			}
 		}
 		_, seen, err := api.query(`ncp_mediaintel_scene_summaries_observed_total{status="failed"} > 0`)
-		return fmt.Errorf("webhook got %d notifications; summaries seen to fail: %+v (%v)", hook.notifications(), seen, err)
+		return fmt.Errorf("webhook got %d notifications; summaries seen to fail: %+v (%w)", hook.notifications(), seen, err)
 	})
 
 	// 5. No healthy project alerts, in Prometheus or at the webhook.

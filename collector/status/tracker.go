@@ -309,8 +309,7 @@ func (t *Tracker) Observe(workspace string, projectID int64, recent []Asset) Sum
 	if woke {
 		t.signal()
 	}
-	t.prune(p, now, g)
-	return t.summarize(p, now)
+	return t.pruneAndSummarize(p, now, g)
 }
 
 // observeAsset takes one asset of the listing of generation g; it reports
@@ -399,15 +398,21 @@ func (t *Tracker) Summary(workspace string, projectID int64) Summary {
 	return t.summarize(p, t.now())
 }
 
-// prune forgets p's assets that the listing of generation gen did not
-// name, and those that have left the window (the caller holds t.mu).
-func (t *Tracker) prune(p *project, now time.Time, gen uint32) {
-	since := t.since(now)
+// pruneAndSummarize forgets p's assets that the listing of generation gen
+// did not name, and those that have left the window, and counts the rest:
+// one pass, since a listing may name tens of thousands (the caller holds
+// t.mu).
+func (t *Tracker) pruneAndSummarize(p *project, now time.Time, gen uint32) Summary {
+	s := Summary{SceneSummaries: t.cfg.SceneSummaries}
+	nowNs, since := now.UnixNano(), t.since(now)
 	for _, a := range p.assets {
 		if a.seen != gen || !a.recent(since) {
 			t.remove(a)
+			continue
 		}
+		t.count(&s, a, nowNs)
 	}
+	return s
 }
 
 // summarize counts p's assets within the window (the caller holds t.mu).
@@ -415,28 +420,32 @@ func (t *Tracker) summarize(p *project, now time.Time) Summary {
 	s := Summary{SceneSummaries: t.cfg.SceneSummaries}
 	nowNs, since := now.UnixNano(), t.since(now)
 	for _, a := range p.assets {
-		if !a.recent(since) {
-			continue
-		}
-		s.Recent++
-		s.Import[a.imp]++
-		ana := a.analysis()
-		s.Analysis[ana]++
-		if ana == AnalysisFailed {
-			s.Failures[a.reason]++
-		}
-		if ana.pending() {
-			s.OldestPending = max(s.OldestPending, pendingFor(a.pendingSince, nowNs))
-		}
-		if t.cfg.SceneSummaries {
-			sum := a.summary()
-			s.SceneSummary[sum]++
-			if sum.pending() {
-				s.SummaryOldestPending = max(s.SummaryOldestPending, pendingFor(a.sumPendingSince, nowNs))
-			}
+		if a.recent(since) {
+			t.count(&s, a, nowNs)
 		}
 	}
 	return s
+}
+
+// count adds a to s.
+func (t *Tracker) count(s *Summary, a *asset, nowNs int64) {
+	s.Recent++
+	s.Import[a.imp]++
+	ana := a.analysis()
+	s.Analysis[ana]++
+	if ana == AnalysisFailed {
+		s.Failures[a.reason]++
+	}
+	if ana.pending() {
+		s.OldestPending = max(s.OldestPending, pendingFor(a.pendingSince, nowNs))
+	}
+	if t.cfg.SceneSummaries {
+		sum := a.summary()
+		s.SceneSummary[sum]++
+		if sum.pending() {
+			s.SummaryOldestPending = max(s.SummaryOldestPending, pendingFor(a.sumPendingSince, nowNs))
+		}
+	}
 }
 
 // pendingFor is how long a state seen since since (Unix nanoseconds, 0:

@@ -16,9 +16,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
-	"github.com/mediaintel/mediaintel_exporter/client"
-	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil/failing"
 )
 
 func TestMain(m *testing.M) {
@@ -200,7 +199,7 @@ func TestMetricsExist(t *testing.T) {
 	bin := testutil.BuildExporter(t)
 	exp := testutil.StartExporter(t, bin, "--demo")
 	exported := testutil.MetricNames(exp.Get(t, "/metrics"))
-	for n := range failureMetricNames(t, bin) {
+	for n := range failing.MetricNames(t, bin) {
 		exported[n] = true
 	}
 	// The recording rules the dashboard reads are Prometheus', from the
@@ -218,37 +217,6 @@ func TestMetricsExist(t *testing.T) {
 	if t.Failed() {
 		t.Logf("the exporter exports: %s", strings.Join(slices.Sorted(maps.Keys(exported)), " "))
 	}
-}
-
-// failureMetricNames returns the metric names an exporter exports while the
-// API fails: the failure series (ncp_mediaintel_discovery_failure, the
-// workspace and project *_failure gauges) are absent while all is well, so
-// a scrape of the healthy --demo cannot show all of them. It runs the
-// exporter against the API simulator with a workspace whose project list
-// answers 503 and a workspace whose asset lists do, scrapes /metrics, then
-// makes the workspace list answer 503 too and scrapes again. (deploy's
-// rule tests have the same helper.)
-func failureMetricNames(t *testing.T, bin string) map[string]bool {
-	t.Helper()
-	sim := mitest.NewServer(mitest.Generate(7, mitest.GenConfig{Workspaces: 2, ProjectsPerWorkspace: 2, AssetsPerProject: 20}))
-	t.Cleanup(sim.Close)
-	var ws []string
-	sim.View(func(inv *mitest.Inventory) {
-		for _, w := range inv.Workspaces {
-			ws = append(ws, w.Name)
-		}
-	})
-	fault := mitest.Fault{Status: 503, Body: mitest.BodyGateway}
-	sim.SetFault(mitest.Scope{Operation: client.OpListProjects, Workspace: ws[0]}, fault)
-	sim.SetFault(mitest.Scope{Operation: client.OpListAssets, Workspace: ws[1]}, fault)
-	env := append(os.Environ(), "NCLOUD_ACCESS_KEY="+mitest.DefaultAccessKey, "NCLOUD_SECRET_KEY="+mitest.DefaultSecretKey)
-	exp := testutil.StartExporterWith(t, bin, testutil.ExporterOptions{Env: env}, "--mi.api-url="+sim.URL, "--mi.max-attempts=1")
-	names := testutil.MetricNames(exp.Get(t, "/metrics"))
-	sim.SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, fault)
-	for n := range testutil.MetricNames(exp.Get(t, "/metrics")) {
-		names[n] = true
-	}
-	return names
 }
 
 // unexported says, sorted, which of the used metrics (name -> where) the

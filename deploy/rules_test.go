@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil/failing"
 )
 
 var (
@@ -152,7 +153,7 @@ func TestRulesMetricsExist(t *testing.T) {
 	for n := range testutil.MetricNames(exp.Get(t, "/internal/metrics")) {
 		exported[n] = true
 	}
-	for n := range failureMetricNames(t, bin) {
+	for n := range failing.MetricNames(t, bin) {
 		exported[n] = true
 	}
 	for _, n := range slices.Sorted(maps.Keys(used)) {

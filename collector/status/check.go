@@ -250,12 +250,7 @@ func (t *Tracker) applyAnalysis(a *asset, ana client.AnalysisStatus, now time.Ti
 	if st == AnalysisFailed {
 		a.reason = reasonOf(ana.Message)
 	}
-	switch {
-	case !st.pending():
-		a.pendingSince = 0
-	case a.pendingSince == 0:
-		a.pendingSince = now.UnixNano()
-	}
+	next := t.moveOn(st.pending(), &a.pendingSince, now)
 	// An end counts when the Tracker saw the analysis before it: not an
 	// asset found already analysed at its first check after a start.
 	if st != prev && st.final() && (prev >= AnalysisBeforeAnalyze || a.flags&flagWatched != 0) {
@@ -265,10 +260,7 @@ func (t *Tracker) applyAnalysis(a *asset, ana client.AnalysisStatus, now time.Ti
 	if st != prev && t.summaryStage(a) {
 		a.sumNext = now.UnixNano() // a new analysis: its summary is asked about again
 	}
-	if st.pending() {
-		return now.Add(t.cfg.Recheck)
-	}
-	return now.Add(t.cfg.Reverify)
+	return next
 }
 
 // applySummary takes a scene-summary/status answer and returns when a's
@@ -280,18 +272,24 @@ func (t *Tracker) applySummary(a *asset, sum client.SceneSummaryStatus, now time
 	}
 	prev := a.sum
 	a.sum = st
-	switch {
-	case !st.pending():
-		a.sumPendingSince = 0
-	case a.sumPendingSince == 0:
-		a.sumPendingSince = now.UnixNano()
-	}
+	next := t.moveOn(st.pending(), &a.sumPendingSince, now)
 	// An end counts when the Tracker saw the summary queued or running.
 	if st != prev && st.final() && prev.pending() {
 		a.proj.summaries[st]++
 	}
-	if st.pending() {
-		return now.Add(t.cfg.Recheck)
+	return next
+}
+
+// moveOn keeps *since, when a stage's state is first seen pending (0 when
+// it is not), and returns when the stage is due next: a pending state a
+// recheck later, a settled one a reverify later.
+func (t *Tracker) moveOn(pending bool, since *int64, now time.Time) time.Time {
+	if !pending {
+		*since = 0
+		return now.Add(t.cfg.Reverify)
 	}
-	return now.Add(t.cfg.Reverify)
+	if *since == 0 {
+		*since = now.UnixNano()
+	}
+	return now.Add(t.cfg.Recheck)
 }

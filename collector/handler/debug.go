@@ -17,11 +17,17 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
 )
 
+// maxTraced bounds the attempts a debug probe keeps: a workspace of a
+// thousand large projects makes a million calls, and the trace is held in
+// memory until the answer is written. The rest are counted.
+const maxTraced = 10000
+
 // trace collects the attempts of a debug probe, in the order they end.
 type trace struct {
-	start time.Time
-	mu    sync.Mutex
-	lines []traced
+	start   time.Time
+	mu      sync.Mutex
+	lines   []traced
+	dropped int
 }
 
 type traced struct {
@@ -33,6 +39,10 @@ type traced struct {
 func (t *trace) TraceAttempt(a client.Attempt) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.lines) >= maxTraced {
+		t.dropped++
+		return
+	}
 	t.lines = append(t.lines, traced{time.Since(t.start), a})
 }
 
@@ -72,7 +82,7 @@ func (h *Handler) serveDebug(ctx context.Context, w http.ResponseWriter, scope s
 func writeTrace(w io.Writer, tr *trace) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	fmt.Fprintf(w, "API calls (%d), in the order they ended:\n", len(tr.lines))
+	fmt.Fprintf(w, "API calls (%d), in the order they ended:\n", len(tr.lines)+tr.dropped)
 	for i, l := range tr.lines {
 		a := l.a
 		status := "no answer"
@@ -90,6 +100,9 @@ func writeTrace(w io.Writer, tr *trace) {
 			fmt.Fprintf(w, " (%s)", a.Err)
 		}
 		fmt.Fprintf(w, ", %v, %d bytes\n", a.Duration.Round(time.Millisecond), a.Bytes)
+	}
+	if tr.dropped > 0 {
+		fmt.Fprintf(w, "     ... and %d more, not kept (a trace keeps the first %d)\n", tr.dropped, maxTraced)
 	}
 }
 

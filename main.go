@@ -80,7 +80,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 1
 	}
 	if e.Tracker != nil {
-		logger.Info("tracking the status of recent assets", "window", o.statusWindow, "rate", o.statusRate, "state_file", o.statusFile, "scene_summaries", o.sceneSummaries)
+		logger.Info("tracking the status of recent assets", "window", cfg.Status.Window, "rate", o.statusRate, "state_file", o.statusFile, "scene_summaries", o.sceneSummaries)
 	}
 	return serve(ctx, stop, e, o.toolkit, logger)
 }
@@ -252,7 +252,6 @@ func (o *options) config(getenv func(string) string, logger *slog.Logger) (cfg e
 		logger.Error("invalid project filter", "expr", ferr.expr, "err", ferr.err)
 		return cfg, closeDemo, false
 	}
-	o.statusWindow = window
 	return exporter.Config{
 		API: client.Config{
 			BaseURL:      apiURL,

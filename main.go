@@ -2,7 +2,7 @@
 // Platform's Media Intelligence service as Prometheus metrics.
 //
 // main reads the flags into options, turns them into the exporter's
-// configuration, has collector/exporter build the parts, and serves them
+// configuration, has exporter build the parts, and serves them
 // until a signal.
 package main
 
@@ -30,10 +30,10 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/exporter"
-	"github.com/mediaintel/mediaintel_exporter/collector/handler"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
+	"github.com/mediaintel/mediaintel_exporter/exporter"
+	"github.com/mediaintel/mediaintel_exporter/handler"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
+	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 const name = "mediaintel_exporter"

@@ -7,8 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
+	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 // APIMetrics counts and times the client's requests for the life of the

@@ -3,8 +3,8 @@
 // process-lifetime metrics of the API client, the rate limiter, the cache
 // and the HTTP side. Descriptors are built once, with fixed HELP text.
 //
-// The scraping itself is in collector/scrape, the HTTP handlers in
-// collector/handler.
+// The scraping itself is in scrape, the HTTP handlers in
+// handler.
 package collector
 
 import (
@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
+	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 // Namespace prefixes every metric of the exporter.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/collector"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // maxTraced bounds the attempts a debug probe keeps: a workspace of a

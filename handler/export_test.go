@@ -3,7 +3,7 @@ package handler
 import (
 	"context"
 
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // What the tests of package handler_test see of the coalescer.

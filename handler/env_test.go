@@ -11,12 +11,12 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
-	"github.com/mediaintel/mediaintel_exporter/collector/exporter"
-	"github.com/mediaintel/mediaintel_exporter/collector/exporter/exportertest"
-	"github.com/mediaintel/mediaintel_exporter/collector/handler"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
+	"github.com/mediaintel/mediaintel_exporter/exporter"
+	"github.com/mediaintel/mediaintel_exporter/exporter/exportertest"
+	"github.com/mediaintel/mediaintel_exporter/handler"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
+	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 // env is the exporter as main builds it (exporter.New), reading a

@@ -19,7 +19,7 @@ import (
 
 // fakeAPI answers from a table of statuses, as the service would for one
 // project. The tests against the simulator, through the whole exporter,
-// are in collector/handler/status_test.go.
+// are in handler/status_test.go.
 type fakeAPI struct {
 	mu       sync.Mutex
 	imp      map[int64]client.ImportStatus

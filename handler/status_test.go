@@ -11,9 +11,9 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
+	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 // seoulTime is t as the API writes it: Seoul time without an offset.

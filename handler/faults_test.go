@@ -13,8 +13,8 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
-	"github.com/mediaintel/mediaintel_exporter/collector/handler"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/handler"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // The fault matrix runs one scrape of /metrics per fault against a small

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // coalescer shares one API pass among the scrapes of a scope that overlap

@@ -12,9 +12,9 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/handler"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/handler"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // Coalescing: overlapping scrapes of a scope share one API pass.

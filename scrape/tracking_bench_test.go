@@ -9,8 +9,8 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
+	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 // BenchmarkScrapeTracking scrapes 10 projects of 20,000 synthetic assets

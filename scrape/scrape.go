@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
-	"github.com/mediaintel/mediaintel_exporter/collector/status"
+	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 // Config selects what a Scraper reads and bounds how it reads it.

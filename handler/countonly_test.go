@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // Count-only projects (--mi.count-only).

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // ParseTarget validates the /probe parameters. A target is a workspace

@@ -8,7 +8,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/handler"
+	"github.com/mediaintel/mediaintel_exporter/handler"
 )
 
 // TestDebugProbe: /probe?...&debug=true answers the probe's trace as

@@ -19,7 +19,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/handler"
+	"github.com/mediaintel/mediaintel_exporter/handler"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 

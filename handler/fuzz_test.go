@@ -11,8 +11,8 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
-	"github.com/mediaintel/mediaintel_exporter/collector/handler"
-	"github.com/mediaintel/mediaintel_exporter/collector/scrape"
+	"github.com/mediaintel/mediaintel_exporter/handler"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // FuzzScrapeTimeout: the header value comes from the network. ScrapeTimeout

@@ -280,8 +280,6 @@ func unknownHost(err error) bool {
 	return errors.As(err, &de) && de.IsNotFound
 }
 
-var errBodyTooLarge = errors.New("body too large")
-
 // maxPooledBuf is the largest response buffer kept for reuse: one odd,
 // huge answer should not pin its memory for the life of the process.
 const maxPooledBuf = 4 << 20

@@ -10,6 +10,10 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client/internal/assetjson"
 )
 
+// errBodyTooLarge is the cause (Error.Err) of a response body over the
+// size cap: the call reads it, ReasonOf classifies it.
+var errBodyTooLarge = errors.New("body too large")
+
 // Error is the error type of every failed call: what was asked (Op,
 // Target), what came back (StatusCode, Code, Message) and whether trying
 // again may help. StatusCode is 0 when no HTTP response was received. A

@@ -17,11 +17,11 @@ import (
 	"os/signal"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -31,9 +31,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/exporter"
-	"github.com/mediaintel/mediaintel_exporter/handler"
 	"github.com/mediaintel/mediaintel_exporter/scrape"
-	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
 const name = "mediaintel_exporter"
@@ -65,9 +63,10 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cfg, closeDemo, ok := o.config(getenv, logger)
+	cfg, closeDemo, err := o.config(getenv, logger)
 	defer closeDemo()
-	if !ok {
+	if err != nil {
+		logger.Error("invalid configuration", "err", err)
 		return 1
 	}
 	e, err := exporter.New(cfg)
@@ -80,48 +79,30 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 1
 	}
 	if e.Tracker != nil {
-		logger.Info("tracking the status of recent assets", "window", cfg.Status.Window, "rate", o.statusRate, "state_file", o.statusFile, "scene_summaries", o.sceneSummaries)
+		logger.Info("tracking the status of recent assets", "window", cfg.Status.Window, "rate", cfg.Status.Rate, "state_file", cfg.Status.StateFile, "scene_summaries", cfg.Status.SceneSummaries)
 	}
 	return serve(ctx, stop, e, o.toolkit, logger)
 }
 
-// options are the values of the flags.
+// options are the values of the flags: the exporter's settings in cfg,
+// which starts as exporter.Defaults, and what main turns into settings.
 type options struct {
-	apiURL                      string
-	workspaces                  []string
-	concurrency                 int
-	pageSize                    int
+	cfg                         exporter.Config
 	timezone                    string
-	maxBody                     int64
-	attempts                    int
-	rateLimit                   float64
-	rateBurst                   int
 	include, exclude, countOnly string
-	countOnlyAll                bool
 	akFile, skFile              string
-	timeout, timeoutOffset      time.Duration
-	cacheTTL                    time.Duration
-	histograms                  bool
-	telemetryPath               string
-	maxRequests                 int
-	statusWindow                time.Duration
-	statusRecheck               time.Duration
-	statusReverify              time.Duration
-	statusRate                  float64
-	statusFile                  string
-	sceneSummaries              bool
 	demo                        bool
 	toolkit                     *web.FlagConfig
 	logging                     *promslog.Config
 }
 
-// parseFlags reads args into options. On --help, --version or an error it
-// returns nil and the exit status.
+// parseFlags reads args into options. On an error it returns nil and the
+// exit status 2; --help and --version print and exit (kingpin's way).
 func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	app := kingpin.New(name, "Prometheus exporter for NAVER Cloud Platform Media Intelligence.")
 	app.ErrorWriter(stderr)
 	app.UsageWriter(stderr)
-	o := &options{logging: &promslog.Config{Writer: stderr}}
+	o := &options{cfg: exporter.Defaults(), logging: &promslog.Config{Writer: stderr}}
 	o.define(app)
 	o.toolkit = kingpinflag.AddFlags(app, defaultPort)
 	promslogflag.AddFlags(app, o.logging)
@@ -134,53 +115,43 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	return o, 0
 }
 
-// itoa gives a flag the default a package owns.
+// itoa, ftoa and dur write a default as --help shows it: "8", "0.5",
+// "10s", "1m" (model.Duration's form, not time.Duration's "1m0s").
 func itoa[T ~int | ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }
+func ftoa(v float64) string            { return strconv.FormatFloat(v, 'g', -1, 64) }
+func dur(d time.Duration) string       { return model.Duration(d).String() }
 
-// dur is itoa for durations, written as people write them ("1m", "6h",
-// not "1m0s", "6h0m0s"), as --help shows them.
-func dur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-// define declares the exporter's own flags; each default is the constant
-// of the package that owns the setting.
+// define declares the exporter's own flags; each default is the value
+// exporter.Defaults gives, and each flag writes into o.cfg where it can.
 func (o *options) define(app *kingpin.Application) {
-	flag := app.Flag
-	flag("mi.api-url", "Media Intelligence API base URL.").Default(client.DefaultBaseURL).StringVar(&o.apiURL)
-	flag("mi.workspace", "Workspace to scrape (repeatable). Default: every workspace the key can see.").StringsVar(&o.workspaces)
-	flag("mi.concurrency", "API requests in flight at most, per scrape.").Default(itoa(scrape.DefaultConcurrency)).IntVar(&o.concurrency)
-	flag("mi.page-size", "Page size for paged lists (1-1000).").Default(itoa(client.DefaultPageSize)).IntVar(&o.pageSize)
-	flag("mi.timezone", "Time zone of API times that carry no offset.").Default(client.DefaultTimezone).StringVar(&o.timezone)
-	flag("mi.max-body-size", "Largest API response body accepted, in bytes.").Default(itoa(client.DefaultMaxBodyBytes)).Int64Var(&o.maxBody)
-	flag("mi.max-attempts", "Requests sent at most for one API call (retries + 1).").Default(itoa(client.DefaultMaxAttempts)).IntVar(&o.attempts)
-	flag("mi.rate-limit", "Requests per second to the API, shared by all scrapes (0: no limit). Halved on a 429, recovers on its own.").Default("0").Float64Var(&o.rateLimit)
-	flag("mi.rate-burst", "Burst allowed above --mi.rate-limit.").Default(itoa(client.DefaultRateBurst)).IntVar(&o.rateBurst)
+	flag, c := app.Flag, &o.cfg
+	flag("mi.api-url", "Media Intelligence API base URL.").Default(c.API.BaseURL).StringVar(&c.API.BaseURL)
+	flag("mi.workspace", "Workspace to scrape (repeatable). Default: every workspace the key can see.").StringsVar(&c.Scrape.Workspaces)
+	flag("mi.concurrency", "API requests in flight at most, per scrape.").Default(itoa(c.Scrape.Concurrency)).IntVar(&c.Scrape.Concurrency)
+	flag("mi.page-size", "Page size for paged lists (1-1000).").Default(itoa(c.API.PageSize)).IntVar(&c.API.PageSize)
+	flag("mi.timezone", "Time zone of API times that carry no offset.").Default(c.API.Location.String()).StringVar(&o.timezone)
+	flag("mi.max-body-size", "Largest API response body accepted, in bytes.").Default(itoa(c.API.MaxBodyBytes)).Int64Var(&c.API.MaxBodyBytes)
+	flag("mi.max-attempts", "Requests sent at most for one API call (retries + 1).").Default(itoa(c.API.MaxAttempts)).IntVar(&c.API.MaxAttempts)
+	flag("mi.rate-limit", "Requests per second to the API, shared by all scrapes (0: no limit). Halved on a 429, recovers on its own.").Default(ftoa(c.RateLimit)).Float64Var(&c.RateLimit)
+	flag("mi.rate-burst", "Burst allowed above --mi.rate-limit.").Default(itoa(c.RateBurst)).IntVar(&c.RateBurst)
 	flag("mi.project-include", "Only scrape projects whose ID or name matches this regular expression (anchored).").StringVar(&o.include)
 	flag("mi.project-exclude", "Skip projects whose ID or name matches this regular expression (anchored).").StringVar(&o.exclude)
 	flag("mi.count-only", "Only count the assets of projects whose ID or name matches this regular expression (one request per project, no per-format series).").StringVar(&o.countOnly)
-	flag("mi.count-only-all", "Only count the assets of every project.").BoolVar(&o.countOnlyAll)
+	flag("mi.count-only-all", "Only count the assets of every project.").BoolVar(&c.Scrape.CountOnlyAll)
 	flag("ncp.access-key-file", "File holding the NCP access key (re-read when it changes). Default: NCLOUD_ACCESS_KEY.").StringVar(&o.akFile)
 	flag("ncp.secret-key-file", "File holding the NCP secret key (re-read when it changes). Default: NCLOUD_SECRET_KEY.").StringVar(&o.skFile)
-	flag("scrape.timeout", "Scrape deadline when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default(dur(handler.DefaultTimeout)).DurationVar(&o.timeout)
-	flag("scrape.timeout-offset", "Time taken off Prometheus' scrape timeout, to answer in time.").Default(dur(handler.DefaultTimeoutOffset)).DurationVar(&o.timeoutOffset)
-	flag("scrape.cache-ttl", "Serve a project's asset figures from memory while younger than this (0: off).").Default("0s").DurationVar(&o.cacheTTL)
-	flag("scrape.histograms", "Export per-project asset size and duration histograms (--no-scrape.histograms to turn off).").Default("true").BoolVar(&o.histograms)
-	flag("web.telemetry-path", "Path under which to expose metrics.").Default(exporter.DefaultTelemetryPath).StringVar(&o.telemetryPath)
-	flag("web.max-requests", "Requests to /metrics, /probe and /discovery served at once; more get 503.").Default(itoa(handler.DefaultMaxInFlight)).IntVar(&o.maxRequests)
-	flag("status.window", "Track the import, analysis and scene summary status of assets created or updated within this window (0: off; --demo: 30m).").Default("0s").DurationVar(&o.statusWindow)
-	flag("status.recheck", "Check a moving status (upload in progress, analysis or scene summary waiting or running) again after this.").Default(dur(status.DefaultRecheck)).DurationVar(&o.statusRecheck)
-	flag("status.reverify", "Check a settled status again after this, even when the asset's updatedTime has not changed.").Default(dur(status.DefaultReverify)).DurationVar(&o.statusReverify)
-	flag("status.rate", "Status requests per second, all together (below --mi.rate-limit when that is set).").Default(strconv.FormatFloat(status.DefaultRate, 'g', -1, 64)).Float64Var(&o.statusRate)
-	flag("status.state-file", "Keep the status tracker's state in this file across restarts (default: in memory).").StringVar(&o.statusFile)
-	flag("status.scene-summaries", "Track the scene summary of analysed recent assets too (--no-status.scene-summaries: no such call is made).").Default("true").BoolVar(&o.sceneSummaries)
+	flag("scrape.timeout", "Scrape deadline when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header.").Default(dur(c.Serve.Timeout)).DurationVar(&c.Serve.Timeout)
+	flag("scrape.timeout-offset", "Time taken off Prometheus' scrape timeout, to answer in time.").Default(dur(c.Serve.TimeoutOffset)).DurationVar(&c.Serve.TimeoutOffset)
+	flag("scrape.cache-ttl", "Serve a project's asset figures from memory while younger than this (0: off).").Default(dur(c.Scrape.CacheTTL)).DurationVar(&c.Scrape.CacheTTL)
+	flag("scrape.histograms", "Export per-project asset size and duration histograms (--no-scrape.histograms to turn off).").Default(strconv.FormatBool(c.Serve.Histograms)).BoolVar(&c.Serve.Histograms)
+	flag("web.telemetry-path", "Path under which to expose metrics.").Default(c.TelemetryPath).StringVar(&c.TelemetryPath)
+	flag("web.max-requests", "Requests to /metrics, /probe and /discovery served at once; more get 503.").Default(itoa(c.Serve.MaxInFlight)).IntVar(&c.Serve.MaxInFlight)
+	flag("status.window", "Track the import, analysis and scene summary status of assets created or updated within this window (0: off; --demo: 30m).").Default(dur(c.Status.Window)).DurationVar(&c.Status.Window)
+	flag("status.recheck", "Check a moving status (upload in progress, analysis or scene summary waiting or running) again after this.").Default(dur(c.Status.Recheck)).DurationVar(&c.Status.Recheck)
+	flag("status.reverify", "Check a settled status again after this, even when the asset's updatedTime has not changed.").Default(dur(c.Status.Reverify)).DurationVar(&c.Status.Reverify)
+	flag("status.rate", "Status requests per second, all together (below --mi.rate-limit when that is set).").Default(ftoa(c.Status.Rate)).Float64Var(&c.Status.Rate)
+	flag("status.state-file", "Keep the status tracker's state in this file across restarts (default: in memory).").StringVar(&c.Status.StateFile)
+	flag("status.scene-summaries", "Track the scene summary of analysed recent assets too (--no-status.scene-summaries: no such call is made).").Default(strconv.FormatBool(c.Status.SceneSummaries)).BoolVar(&c.Status.SceneSummaries)
 	flag("demo", "Serve synthetic demo data from a built-in API simulator; needs no NCP account.").BoolVar(&o.demo)
 }
 
@@ -189,125 +160,77 @@ type badFlag struct{ flag, want string }
 
 // invalid returns the first flag whose value is out of range, or nil.
 func (o *options) invalid() *badFlag {
-	for _, c := range []struct {
+	c := &o.cfg
+	for _, check := range []struct {
 		bad  bool
 		flag string
 		want string
 	}{
-		{o.concurrency < 1, "--mi.concurrency", "at least 1"},
-		{o.attempts < 1, "--mi.max-attempts", "at least 1"},
-		{o.maxBody < 1024, "--mi.max-body-size", "at least 1024 bytes"},
-		{o.rateLimit < 0, "--mi.rate-limit", "0 (off) or more"},
-		{o.rateLimit > 0 && o.rateBurst < 1, "--mi.rate-burst", "at least 1"},
-		{o.timeout <= 0, "--scrape.timeout", "more than 0"},
-		{o.timeoutOffset < 0, "--scrape.timeout-offset", "0 or more"},
-		{o.cacheTTL < 0, "--scrape.cache-ttl", "0 (off) or more"},
-		{o.maxRequests < 1, "--web.max-requests", "at least 1"},
-		{o.statusWindow < 0, "--status.window", "0 (off) or more"},
-		{o.statusRecheck <= 0, "--status.recheck", "more than 0"},
-		{o.statusReverify <= 0, "--status.reverify", "more than 0"},
-		{o.statusRate <= 0, "--status.rate", "more than 0"},
+		{c.Scrape.Concurrency < 1, "--mi.concurrency", "at least 1"},
+		{c.API.MaxAttempts < 1, "--mi.max-attempts", "at least 1"},
+		{c.API.MaxBodyBytes < 1024, "--mi.max-body-size", "at least 1024 bytes"},
+		{c.RateLimit < 0, "--mi.rate-limit", "0 (off) or more"},
+		{c.RateLimit > 0 && c.RateBurst < 1, "--mi.rate-burst", "at least 1"},
+		{c.Serve.Timeout <= 0, "--scrape.timeout", "more than 0"},
+		{c.Serve.TimeoutOffset < 0, "--scrape.timeout-offset", "0 or more"},
+		{c.Scrape.CacheTTL < 0, "--scrape.cache-ttl", "0 (off) or more"},
+		{c.Serve.MaxInFlight < 1, "--web.max-requests", "at least 1"},
+		{c.Status.Window < 0, "--status.window", "0 (off) or more"},
+		{c.Status.Recheck <= 0, "--status.recheck", "more than 0"},
+		{c.Status.Reverify <= 0, "--status.reverify", "more than 0"},
+		{c.Status.Rate <= 0, "--status.rate", "more than 0"},
 	} {
-		if c.bad {
-			return &badFlag{c.flag, c.want}
+		if check.bad {
+			return &badFlag{check.flag, check.want}
 		}
 	}
 	return nil
 }
 
-// config turns the options into the exporter's configuration: the API and
-// its credentials (the built-in simulator's with --demo), the zone and the
-// project filters. It logs what is wrong and returns ok false; closeDemo
-// stops the simulator, if one was started.
-func (o *options) config(getenv func(string) string, logger *slog.Logger) (cfg exporter.Config, closeDemo func(), ok bool) {
+// config completes the exporter's configuration from the options: the
+// API and its credentials (the built-in simulator's with --demo), the
+// zone and the project filters. closeDemo stops the simulator, if one was
+// started; it is never nil.
+func (o *options) config(getenv func(string) string, logger *slog.Logger) (cfg exporter.Config, closeDemo func(), err error) {
 	closeDemo = func() {}
-	apiURL, creds := o.apiURL, client.CredentialsProvider(nil)
+	cfg = o.cfg
 	// The state file is kept for one API; the demo's simulator listens on
 	// a new port at each start, but serves the same data.
-	stateKey := apiURL
-	window := o.statusWindow
+	cfg.Status.APIURL = cfg.API.BaseURL
 	if o.demo {
 		sim := mitest.NewDemoServer(mitest.WithLogger(logger.With("component", "simulator")))
 		closeDemo = sim.Close
-		apiURL, stateKey = sim.URL, "demo"
-		creds = client.Static(client.NewCredentials(mitest.DefaultAccessKey, mitest.DefaultSecretKey))
+		cfg.API.BaseURL, cfg.Status.APIURL = sim.URL, "demo"
+		cfg.API.Credentials = client.Static(client.NewCredentials(mitest.DefaultAccessKey, mitest.DefaultSecretKey))
 		logger.Warn("demo mode: serving SYNTHETIC data from the built-in API simulator", "api_url", sim.URL)
-		if window == 0 {
-			window = demoWindow
+		if cfg.Status.Window == 0 {
+			cfg.Status.Window = demoWindow
 		}
-	} else {
-		var err error
-		if creds, err = loadCredentials(o.akFile, o.skFile, getenv); err != nil {
-			logger.Error("no usable credentials", "err", err)
-			return cfg, closeDemo, false
-		}
+	} else if cfg.API.Credentials, err = loadCredentials(o.akFile, o.skFile, getenv); err != nil {
+		return cfg, closeDemo, fmt.Errorf("no usable credentials: %w", err)
 	}
-	loc, err := time.LoadLocation(o.timezone)
+	if cfg.API.Location, err = time.LoadLocation(o.timezone); err != nil {
+		return cfg, closeDemo, fmt.Errorf("--mi.timezone: %w", err)
+	}
+	filters, err := compileFilters(o.include, o.exclude, o.countOnly)
 	if err != nil {
-		logger.Error("invalid --mi.timezone", "err", err)
-		return cfg, closeDemo, false
+		return cfg, closeDemo, err
 	}
-	filters, ferr := compileFilters(o.include, o.exclude, o.countOnly)
-	if ferr != nil {
-		logger.Error("invalid project filter", "expr", ferr.expr, "err", ferr.err)
-		return cfg, closeDemo, false
-	}
-	return exporter.Config{
-		API: client.Config{
-			BaseURL:      apiURL,
-			Credentials:  creds,
-			PageSize:     o.pageSize,
-			MaxBodyBytes: o.maxBody,
-			MaxAttempts:  o.attempts,
-			Location:     loc,
-			UserAgent:    name + "/" + version.Version,
-		},
-		RateLimit: o.rateLimit,
-		RateBurst: o.rateBurst,
-		Scrape: scrape.Config{
-			Workspaces:     o.workspaces,
-			ProjectInclude: filters[0],
-			ProjectExclude: filters[1],
-			CountOnly:      filters[2],
-			CountOnlyAll:   o.countOnlyAll,
-			Concurrency:    o.concurrency,
-			CacheTTL:       o.cacheTTL,
-		},
-		Serve: handler.Options{
-			Timeout:       o.timeout,
-			TimeoutOffset: o.timeoutOffset,
-			MaxInFlight:   o.maxRequests,
-			Histograms:    o.histograms,
-		},
-		Status: status.Config{
-			Window:    window,
-			Recheck:   o.statusRecheck,
-			Reverify:  o.statusReverify,
-			Rate:      o.statusRate,
-			StateFile: o.statusFile,
-			APIURL:    stateKey,
-			// The third stage of the pipeline, on whenever the window is.
-			SceneSummaries: o.sceneSummaries,
-		},
-		TelemetryPath: o.telemetryPath,
-		Landing:       landing(o.demo),
-		Logger:        logger,
-	}, closeDemo, true
+	cfg.Scrape.ProjectInclude, cfg.Scrape.ProjectExclude, cfg.Scrape.CountOnly = filters[0], filters[1], filters[2]
+	cfg.API.UserAgent = name + "/" + version.Version
+	cfg.Landing = landing(o.demo)
+	cfg.Logger = logger
+	return cfg, closeDemo, nil
 }
 
-// filterError is a project filter that does not compile.
-type filterError struct {
-	expr string
-	err  error
-}
-
-// compileFilters compiles the project filters, in the order given.
-func compileFilters(exprs ...string) ([]*regexp.Regexp, *filterError) {
+// compileFilters compiles the project filters, in the order given; the
+// error names the expression that does not compile.
+func compileFilters(exprs ...string) ([]*regexp.Regexp, error) {
 	out := make([]*regexp.Regexp, len(exprs))
 	for i, expr := range exprs {
 		re, err := scrape.CompileFilter(expr)
 		if err != nil {
-			return nil, &filterError{expr, err}
+			return nil, fmt.Errorf("invalid project filter %q: %w", expr, err)
 		}
 		out[i] = re
 	}

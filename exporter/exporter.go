@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,8 +26,9 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
-// Config is the whole configuration of an exporter. Zero values take the
-// defaults of the package that owns the setting.
+// Config is the whole configuration of an exporter. Defaults returns
+// the configuration the binary runs with; a zero field takes the default
+// of the package that owns the setting.
 type Config struct {
 	// API configures the API client. New sets its Observer, and its
 	// Transport when nil: one keep-alive pool of Scrape.Concurrency
@@ -34,7 +36,8 @@ type Config struct {
 	API client.Config
 	// RateLimit, when positive, paces every API request by an adaptive
 	// limiter of RateLimit requests a second with a burst of RateBurst
-	// (--mi.rate-limit, --mi.rate-burst); it replaces API.Limiter.
+	// (--mi.rate-limit, --mi.rate-burst; client.DefaultRateBurst when 0);
+	// it replaces API.Limiter.
 	RateLimit float64
 	RateBurst int
 	// Scrape selects and bounds what a scrape reads. New sets its Tracker
@@ -54,6 +57,38 @@ type Config struct {
 	Landing Landing
 	// Logger receives every part's log lines; nil discards them.
 	Logger *slog.Logger
+}
+
+// Defaults returns the configuration the binary runs with when no flag is
+// given, less the credentials: main takes every flag's default from it,
+// and exportertest starts from it, so that the tests build what ships.
+func Defaults() Config {
+	// The zone is embedded (package client imports time/tzdata): it loads.
+	seoul, _ := time.LoadLocation(client.DefaultTimezone)
+	return Config{
+		API: client.Config{
+			BaseURL:      client.DefaultBaseURL,
+			PageSize:     client.DefaultPageSize,
+			MaxBodyBytes: client.DefaultMaxBodyBytes,
+			MaxAttempts:  client.DefaultMaxAttempts,
+			Location:     seoul,
+		},
+		RateBurst: client.DefaultRateBurst,
+		Scrape:    scrape.Config{Concurrency: scrape.DefaultConcurrency},
+		Serve: handler.Options{
+			Timeout:       handler.DefaultTimeout,
+			TimeoutOffset: handler.DefaultTimeoutOffset,
+			MaxInFlight:   handler.DefaultMaxInFlight,
+			Histograms:    true,
+		},
+		Status: status.Config{
+			Recheck:        status.DefaultRecheck,
+			Reverify:       status.DefaultReverify,
+			Rate:           status.DefaultRate,
+			SceneSummaries: true,
+		},
+		TelemetryPath: DefaultTelemetryPath,
+	}
 }
 
 // DefaultTelemetryPath is Config.TelemetryPath's default.
@@ -82,8 +117,12 @@ type Exporter struct {
 	// /-/ready, /internal/metrics and the landing page.
 	Routes http.Handler
 
+	cfg   Config      // what New built it from
 	ready atomic.Bool // Start was called: the state is loaded, the work runs
 }
+
+// Config returns the configuration the exporter was built from.
+func (e *Exporter) Config() Config { return e.cfg }
 
 // ConfigError is a configuration that New refused: What says which part
 // refused it ("invalid API client configuration", "status tracking",
@@ -107,7 +146,7 @@ func refused(what string, err error) error {
 	return &ConfigError{What: what, Err: err}
 }
 
-// New builds an exporter from cfg. It starts nothing: Run does. Its
+// New builds an exporter from cfg. It starts nothing: Start does. Its
 // errors are *ConfigError.
 func New(cfg Config) (*Exporter, error) {
 	if cfg.Logger == nil {
@@ -116,7 +155,7 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.TelemetryPath == "" {
 		cfg.TelemetryPath = DefaultTelemetryPath
 	}
-	e := &Exporter{Process: prometheus.NewRegistry()}
+	e := &Exporter{Process: prometheus.NewRegistry(), cfg: cfg}
 	e.Process.MustRegister(
 		versioncollector.NewCollector(collector.Namespace),
 		collectors.NewGoCollector(),
@@ -155,7 +194,11 @@ func (e *Exporter) buildAPI(cfg *Config) error {
 		api.Transport = client.NewTransport(concurrency)
 	}
 	if cfg.RateLimit > 0 {
-		limiter := client.NewAdaptiveLimiter(cfg.RateLimit, cfg.RateBurst)
+		burst := cfg.RateBurst
+		if burst <= 0 {
+			burst = client.DefaultRateBurst
+		}
+		limiter := client.NewAdaptiveLimiter(cfg.RateLimit, burst)
 		collector.RegisterLimiterMetrics(e.Process, limiter)
 		api.Limiter, e.Limiter = limiter, limiter
 	}

@@ -124,3 +124,25 @@ func TestReady(t *testing.T) {
 		t.Errorf("/-/ready with the API down: %d, want 200", code)
 	}
 }
+
+// TestZeroRateBurstIsTheDefault: a rate limit without a burst allows the
+// default burst (client.DefaultRateBurst), as --mi.rate-burst does.
+func TestZeroRateBurstIsTheDefault(t *testing.T) {
+	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
+	t.Cleanup(sim.Close)
+	e, err := New(Config{API: sim.ClientConfig(), RateLimit: 0.001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	allowed := 0
+	for range client.DefaultRateBurst + 1 {
+		if e.Limiter.Wait(ctx) == nil {
+			allowed++
+		}
+	}
+	if allowed != client.DefaultRateBurst {
+		t.Errorf("%d requests allowed at once; want the default burst, %d", allowed, client.DefaultRateBurst)
+	}
+}

@@ -46,6 +46,42 @@ type envOpts struct {
 	// status, when set, turns status tracking on, with the status calls
 	// paced at its Rate (default 1000) requests a second.
 	status *status.Config
+	// noSummaries turns the scene summary stage off (--no-status.scene-summaries).
+	noSummaries bool
+}
+
+// apply sets what the test gave over the binary's defaults: the fields
+// of cfg and opts that are not zero, and the others as they are.
+func (o envOpts) apply(c *exporter.Config) {
+	c.Scrape = o.cfg
+	if c.Scrape.Concurrency == 0 {
+		c.Scrape.Concurrency = scrape.DefaultConcurrency
+	}
+	if o.opts.Timeout != 0 {
+		c.Serve.Timeout = o.opts.Timeout
+	}
+	if o.opts.TimeoutOffset != 0 {
+		c.Serve.TimeoutOffset = o.opts.TimeoutOffset
+	}
+	if o.opts.MaxInFlight != 0 {
+		c.Serve.MaxInFlight = o.opts.MaxInFlight
+	}
+	if o.pageSize != 0 {
+		c.API.PageSize = o.pageSize
+	}
+	if o.clientFn != nil {
+		o.clientFn(&c.API)
+	}
+	c.RateLimit = o.rateLimit
+	if o.rateBurst != 0 {
+		c.RateBurst = o.rateBurst
+	}
+	if o.status != nil {
+		// The scene summary stage is on, as in the binary, unless the test
+		// turns it off.
+		c.Status = *o.status
+		c.Status.SceneSummaries = !o.noSummaries
+	}
 }
 
 func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
@@ -57,10 +93,7 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 		st.Rate = 1000
 		o.status = &st
 	}
-	x, logs := exportertest.New(t, e.sim, exportertest.Options{
-		Scrape: o.cfg, Serve: o.opts, PageSize: o.pageSize, Client: o.clientFn,
-		RateLimit: o.rateLimit, RateBurst: o.rateBurst, Status: o.status,
-	})
+	x, logs := exportertest.New(t, e.sim, o.apply)
 	e.exp, e.api, e.scraper, e.h, e.process, e.serving, e.tracker, e.logs = x, x.API, x.Scraper, x.Handler, x.Process, x.Serving, x.Tracker, logs
 	e.srv = httptest.NewServer(x.Routes)
 	t.Cleanup(e.srv.Close)

@@ -106,6 +106,8 @@ func TestStatusExactValues(t *testing.T) {
 		sim:      []mitest.Option{mitest.WithClock(clk.Now)},
 		clientFn: func(c *client.Config) { c.Now = clk.Now },
 		status:   &status.Config{Window: time.Hour, Now: clk.Now},
+		// The scene summary stage, on in the binary, is the next test's.
+		noSummaries: true,
 	})
 	for id, c := range cases {
 		e.sim.SetAssetStatus("ws-status", 21, id, c.st)
@@ -320,7 +322,7 @@ func testStatusBudget(t *testing.T, summaries bool) {
 	assets := append(listedNow(1, recentN, time.Now().Add(-time.Minute)), listedNow(1001, oldN, time.Now().Add(-3*time.Hour))...)
 	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-budget", Projects: []*mitest.Project{{ID: 5, Assets: assets, Pipeline: settle}}}}}
 	start := time.Now()
-	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Rate: rate, SceneSummaries: summaries}})
+	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Rate: rate}, noSummaries: !summaries})
 	statusRequests := func() int64 {
 		return e.sim.Requests(client.OpImportStatus) + e.sim.Requests(client.OpAnalysisStatus) + e.sim.Requests(client.OpSceneSummaryStatus)
 	}

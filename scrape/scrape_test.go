@@ -9,6 +9,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/exporter"
 	"github.com/mediaintel/mediaintel_exporter/exporter/exportertest"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 	"github.com/mediaintel/mediaintel_exporter/scrape"
@@ -45,7 +46,19 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 // work until the test ends.
 func attach(t testing.TB, sim *mitest.Server, o envOpts) *env {
 	t.Helper()
-	x, logs := exportertest.New(t, sim, exportertest.Options{Scrape: o.cfg, PageSize: o.pageSize, Client: o.clientFn, Status: o.status})
+	x, logs := exportertest.New(t, sim, func(c *exporter.Config) {
+		c.Scrape = o.cfg
+		if o.pageSize != 0 {
+			c.API.PageSize = o.pageSize
+		}
+		if o.clientFn != nil {
+			o.clientFn(&c.API)
+		}
+		if o.status != nil {
+			c.Status = *o.status
+			c.Status.SceneSummaries = true // as in the binary
+		}
+	})
 	return &env{sim: sim, api: x.API, scraper: x.Scraper, process: x.Process, logs: logs}
 }
 

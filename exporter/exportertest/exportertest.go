@@ -1,6 +1,7 @@
-// Package exportertest builds the exporter for tests as main builds it
-// (exporter.New), reading an API simulator instead of the real API. It is
-// imported by tests only.
+// Package exportertest builds the exporter for tests as main builds it:
+// from exporter.Defaults (the binary's configuration), with exporter.New,
+// reading an API simulator instead of the real API. It is imported by
+// tests only.
 package exportertest
 
 import (
@@ -8,52 +9,33 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/exporter"
-	"github.com/mediaintel/mediaintel_exporter/handler"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
-	"github.com/mediaintel/mediaintel_exporter/scrape"
-	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
-// Options are the settings a test gives; the rest is main's.
-type Options struct {
-	Scrape scrape.Config
-	Serve  handler.Options
-	// PageSize is --mi.page-size (0: the default).
-	PageSize int
-	// Client, when set, changes the client configuration further (a
-	// transport, a clock, fewer attempts).
-	Client func(*client.Config)
-	// RateLimit and RateBurst are --mi.rate-limit and --mi.rate-burst.
-	RateLimit float64
-	RateBurst int
-	// Status, when set, turns status tracking on.
-	Status *status.Config
+// Config returns the configuration New starts from: exporter.Defaults,
+// reading sim with the simulator's client settings (its URL and key, and
+// retries a few milliseconds apart so that fault tests run fast).
+func Config(sim *mitest.Server) exporter.Config {
+	cfg := exporter.Defaults()
+	api := sim.ClientConfig()
+	cfg.API.BaseURL, cfg.API.Credentials = api.BaseURL, api.Credentials
+	cfg.API.BackoffBase, cfg.API.BackoffMax = api.BackoffBase, api.BackoffMax
+	return cfg
 }
 
-// New returns the exporter reading sim, with its background work running
-// until the test ends, and the buffer its log lines (debug level) go to.
-func New(t testing.TB, sim *mitest.Server, o Options) (*exporter.Exporter, *testutil.LockedBuffer) {
+// New returns the exporter reading sim, built from Config(sim) changed by
+// mod (nil: no change), with its background work running until the test
+// ends, and the buffer its log lines (debug level) go to.
+func New(t testing.TB, sim *mitest.Server, mod func(*exporter.Config)) (*exporter.Exporter, *testutil.LockedBuffer) {
 	t.Helper()
 	logs := &testutil.LockedBuffer{}
-	api := sim.ClientConfig()
-	api.PageSize = o.PageSize
-	if o.Client != nil {
-		o.Client(&api)
+	cfg := Config(sim)
+	if mod != nil {
+		mod(&cfg)
 	}
-	cfg := exporter.Config{
-		API:       api,
-		RateLimit: o.RateLimit,
-		RateBurst: o.RateBurst,
-		Scrape:    o.Scrape,
-		Serve:     o.Serve,
-		Logger:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	if o.Status != nil {
-		cfg.Status = *o.Status
-	}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	x, err := exporter.New(cfg)
 	if err != nil {
 		t.Fatal(err)

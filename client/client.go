@@ -32,7 +32,6 @@ const (
 	DefaultMaxAttempts  = 4
 	DefaultBackoffBase  = 200 * time.Millisecond
 	DefaultBackoffMax   = 5 * time.Second
-	DefaultMaxConns     = 16
 	DefaultTimezone     = "Asia/Seoul" // of Config.Location: the API's zone
 	// MaxPages bounds how many pages of one list the client will ever ask
 	// for, whatever the server claims (10 million items at 1000 a page).
@@ -86,20 +85,17 @@ type Config struct {
 	// jitter between attempts.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// MaxConns sizes the keep-alive pool of the default transport: at most
-	// this many connections are open to the API at once. Set it to the
-	// caller's concurrency. It is ignored when Transport is given (size
-	// that one with NewTransport).
-	MaxConns int
 	// Location is the zone of API times that carry no offset.
 	Location *time.Location
 	// UserAgent names the exporter and its version.
 	UserAgent string
 	Observer  Observer
 	Limiter   Limiter
-	// Transport replaces the default HTTP transport, NewTransport(MaxConns).
-	// Clients that are to share connections need not share a Transport:
-	// make them from one Client with Gated or WithLimiter.
+	// Transport is the HTTP transport; nil means NewTransport(0), which
+	// does not bound the connections: a caller that bounds its requests
+	// gives one sized to its bound (the exporter does). Clients that are
+	// to share connections need not share a Transport: make them from one
+	// Client with Gated or WithLimiter.
 	Transport http.RoundTripper
 	// Now replaces time.Now for request timestamps (tests).
 	Now func() time.Time
@@ -204,11 +200,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = DefaultMaxConns
-	}
 	if cfg.Transport == nil {
-		cfg.Transport = NewTransport(cfg.MaxConns)
+		cfg.Transport = NewTransport(0)
 	}
 	return cfg, nil
 }
@@ -255,8 +248,8 @@ func (c *Client) Traced(t Tracer) *Client {
 	return &Client{core: c.core, gate: c.gate, lim: c.lim, tr: t}
 }
 
-// NewTransport returns the HTTP transport the client uses by default: a
-// keep-alive pool of at most maxConns connections, gzip accepted.
+// NewTransport returns the HTTP transport the client uses: a keep-alive
+// pool of at most maxConns connections (0: no bound), gzip accepted.
 func NewTransport(maxConns int) *http.Transport {
 	return &http.Transport{
 		Proxy: http.ProxyFromEnvironment,

@@ -186,12 +186,13 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 }
 
-// TestMaxConnsBoundsConnections sends more concurrent calls than MaxConns
+// TestTransportBoundsConnections sends more concurrent calls than the
+// transport (NewTransport) allows connections
 // and checks the server never sees more connections than that.
-func TestMaxConnsBoundsConnections(t *testing.T) {
+func TestTransportBoundsConnections(t *testing.T) {
 	s := newServer(t, testInventory())
 	s.SetFault(mitest.Scope{Operation: client.OpGetWorkspace}, mitest.Fault{Latency: 30 * time.Millisecond})
-	c := newClient(t, s.URL, func(cfg *client.Config) { cfg.MaxConns = 2 })
+	c := newClient(t, s.URL, func(cfg *client.Config) { cfg.Transport = client.NewTransport(2) })
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {

@@ -21,6 +21,6 @@ func (s *Server) ClientConfig() client.Config {
 		BackoffBase: time.Millisecond,
 		BackoffMax:  5 * time.Millisecond,
 		Location:    seoul,
-		MaxConns:    8,
+		Transport:   client.NewTransport(8),
 	}
 }

@@ -1,8 +1,6 @@
 // Package client is a Go client for the parts of the NAVER Cloud Platform
-// Media Intelligence API that a monitoring exporter reads. It makes six
-// calls (see docs/api.md): list workspaces, workspace details, list
-// projects, list assets, and an asset's import status (get_import_status)
-// and analysis status (get_analysis_status). It signs every request
+// Media Intelligence API that a monitoring exporter reads: the calls named
+// by Operations (docs/api.md describes each). It signs every request
 // (signature v2), retries what may succeed on a second try, bounds
 // everything it reads, and streams asset pages to its caller.
 //

@@ -1,9 +1,10 @@
 // Package collector exposes what the exporter knows as Prometheus metrics:
-// a scrape's Result as constant metrics (ResultCollector), and the
-// process-lifetime metrics of the API client, the rate limiter, the cache
-// and the HTTP side. Descriptors are built once, with fixed HELP text.
+// a scrape's Result, with the status tracker's summary of each project, as
+// constant metrics (ResultCollector), and the process-lifetime metrics of
+// the API client, the rate limiter, the cache, the status tracker and the
+// HTTP side. Descriptors are built once, with fixed HELP text.
 //
-// The scraping itself is in scrape, the HTTP handlers in
+// The scraping itself is in package scrape, the HTTP handlers in package
 // handler.
 package collector
 

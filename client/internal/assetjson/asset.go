@@ -27,7 +27,7 @@ type Asset struct {
 	HasSize     bool
 
 	// CreatedTime and UpdatedTime are the raw ISO 8601 strings; parse them
-	// with ParseTime.
+	// with isotime.Parse (client.ParseTime for the client's callers).
 	CreatedTime []byte
 	UpdatedTime []byte
 }

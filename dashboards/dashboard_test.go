@@ -16,8 +16,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
+	"github.com/mediaintel/mediaintel_exporter/internal/failing"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
-	"github.com/mediaintel/mediaintel_exporter/internal/testutil/failing"
 )
 
 func TestMain(m *testing.M) {

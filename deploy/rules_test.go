@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/mediaintel/mediaintel_exporter/internal/failing"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
-	"github.com/mediaintel/mediaintel_exporter/internal/testutil/failing"
 )
 
 var (

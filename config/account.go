@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"regexp/syntax"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -201,20 +202,33 @@ func (ap *accountParser) setting(e entry) error {
 
 // source picks the account's one credential source from the keys given.
 func (ap *accountParser) source() error {
-	var kinds []SourceKind
-	var named []string // "key (line N)" of each source's first key
-	var secondLine int
+	// Each source given, at the line of its first key, in file order.
+	type given struct {
+		kind SourceKind
+		key  string
+		line int
+	}
+	var srcs []given
 	for _, k := range credKeys {
 		c, ok := ap.cred[k]
 		kind := kindOf[k]
-		if !ok || kind == ServerRole && !c.on || len(kinds) > 0 && kinds[len(kinds)-1] == kind {
+		if !ok || kind == ServerRole && !c.on {
 			continue
 		}
-		kinds = append(kinds, kind)
-		named = append(named, fmt.Sprintf("%s (line %d)", k, c.line))
-		if len(kinds) == 2 {
-			secondLine = c.line
+		if n := len(srcs); n > 0 && srcs[n-1].kind == kind {
+			if c.line < srcs[n-1].line {
+				srcs[n-1].key, srcs[n-1].line = k, c.line
+			}
+			continue
 		}
+		srcs = append(srcs, given{kind, k, c.line})
+	}
+	sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].line < srcs[j].line })
+	kinds := make([]SourceKind, len(srcs))
+	named := make([]string, len(srcs))
+	for i, g := range srcs {
+		kinds[i] = g.kind
+		named[i] = fmt.Sprintf("%s (line %d)", g.key, g.line)
 	}
 	switch len(kinds) {
 	case 0:
@@ -225,7 +239,7 @@ func (ap *accountParser) source() error {
 		return ap.fail(line, "no credential source%s: give access_key_file and secret_key_file, ncloud_configure, server_role: true, or access_key_env and secret_key_env", why)
 	case 1:
 	default:
-		return ap.fail(secondLine, "more than one credential source: %s and %s; give exactly one",
+		return ap.fail(srcs[1].line, "more than one credential source: %s and %s; give exactly one",
 			strings.Join(named[:len(named)-1], ", "), named[len(named)-1])
 	}
 	s := &ap.a.Source

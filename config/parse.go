@@ -164,21 +164,35 @@ func problemf(line int, format string, args ...any) *problem {
 // may even contain itself.
 const maxMergeDepth = 8
 
+// maxMergeWork bounds the keys one mapping's merge keys may visit: a few
+// anchors that each merge the next several times would otherwise visit
+// an exponential number.
+const maxMergeWork = 10000
+
 // entries returns the keys and values of the mapping n in order, the
 // entries of merge keys (<<: *anchor) after those written out, which
 // win. A key given twice, or one that is not a plain scalar, is a problem.
 func entries(n *yaml.Node) ([]entry, *problem) {
-	var out []entry
-	seen := map[string]int{}
-	if p := collect(n, &out, seen, 0); p != nil {
+	m := merger{seen: map[string]int{}, work: maxMergeWork}
+	if p := m.collect(n, 0); p != nil {
 		return nil, p
 	}
-	return out, nil
+	return m.out, nil
 }
 
-func collect(n *yaml.Node, out *[]entry, seen map[string]int, depth int) *problem {
+// merger collects the entries of one mapping.
+type merger struct {
+	out  []entry
+	seen map[string]int // key -> line
+	work int            // keys left to visit
+}
+
+func (m *merger) collect(n *yaml.Node, depth int) *problem {
 	if depth > maxMergeDepth {
 		return problemf(n.Line, "merge keys (<<) nested more than %d deep", maxMergeDepth)
+	}
+	if m.work -= len(n.Content)/2 + 1; m.work < 0 {
+		return problemf(n.Line, "merge keys (<<) merge more than %d keys", maxMergeWork)
 	}
 	var merges []*yaml.Node
 	own := map[string]int{}
@@ -195,24 +209,24 @@ func collect(n *yaml.Node, out *[]entry, seen map[string]int, depth int) *proble
 			merges = append(merges, v)
 			continue
 		}
-		if _, ok := seen[k.Value]; ok {
+		if _, ok := m.seen[k.Value]; ok {
 			continue // a merge of an outer mapping: the outer key wins
 		}
-		seen[k.Value] = k.Line
-		*out = append(*out, entry{k, v})
+		m.seen[k.Value] = k.Line
+		m.out = append(m.out, entry{k, v})
 	}
-	for _, m := range merges {
-		m = resolve(m)
-		srcs := []*yaml.Node{m}
-		if m.Kind == yaml.SequenceNode {
-			srcs = m.Content
+	for _, v := range merges {
+		v = resolve(v)
+		srcs := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			srcs = v.Content
 		}
 		for _, s := range srcs {
 			s = resolve(s)
 			if s.Kind != yaml.MappingNode {
 				return problemf(s.Line, "merge key (<<): want a mapping, got %s", describe(s))
 			}
-			if p := collect(s, out, seen, depth+1); p != nil {
+			if p := m.collect(s, depth+1); p != nil {
 				return p
 			}
 		}

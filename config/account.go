@@ -63,7 +63,7 @@ type accountParser struct {
 	*parser
 	a    Account
 	item int
-	// cred holds the credential keys given: the key node and the value.
+	// cred holds the credential keys given: the line of each and its value.
 	cred map[string]credValue
 }
 

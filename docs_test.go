@@ -13,6 +13,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
@@ -159,6 +160,139 @@ func TestLinkProblems(t *testing.T) {
 			for i, w := range tc.want {
 				if !strings.Contains(problems[i], w) {
 					t.Errorf("problem %q, want it to contain %q", problems[i], w)
+				}
+			}
+		})
+	}
+}
+
+// reasonsDoc is the Markdown file that holds the one table of the failure
+// reasons, under reasonsHeading.
+const (
+	reasonsDoc     = "docs/runbook.md"
+	reasonsHeading = "## Failure reasons"
+)
+
+// TestFailureReasonsTable: the failure reasons table names every reason of
+// client.Reasons, in order, and nothing else.
+func TestFailureReasonsTable(t *testing.T) {
+	doc, err := os.ReadFile(reasonsDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, r := range client.Reasons {
+		reasons = append(reasons, string(r))
+	}
+	for _, p := range reasonTableProblems(string(doc), reasons) {
+		t.Errorf("%s, %q: %s", reasonsDoc, reasonsHeading, p)
+	}
+}
+
+// reasonCellRE is a reason in a row's first cell: `name`.
+var reasonCellRE = regexp.MustCompile("^`([a-z0-9_]+)`$")
+
+// reasonRows returns the reason of each row of the first table after the
+// heading reasonsHeading in doc.
+func reasonRows(doc string) ([]string, error) {
+	lines := strings.Split(doc, "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == reasonsHeading })
+	if i < 0 {
+		return nil, fmt.Errorf("no heading %q", reasonsHeading)
+	}
+	var rows []string
+	inTable := false
+	for _, line := range lines[i+1:] {
+		if strings.HasPrefix(line, "#") {
+			break // the next section
+		}
+		if !strings.HasPrefix(line, "|") {
+			if inTable {
+				break
+			}
+			continue
+		}
+		if !inTable { // the header row
+			inTable = true
+			continue
+		}
+		cell := strings.TrimSpace(strings.Split(line, "|")[1])
+		if strings.Trim(cell, "-: ") == "" {
+			continue // the delimiter row
+		}
+		m := reasonCellRE.FindStringSubmatch(cell)
+		if m == nil {
+			return nil, fmt.Errorf("row %q: the first cell is no `reason`", line)
+		}
+		rows = append(rows, m[1])
+	}
+	if !inTable {
+		return nil, fmt.Errorf("no table under the heading %q", reasonsHeading)
+	}
+	return rows, nil
+}
+
+// reasonTableProblems compares the reasons table of doc with reasons, in
+// order: one line per row without a reason, reason without a row, row
+// repeated, or a difference of order.
+func reasonTableProblems(doc string, reasons []string) []string {
+	rows, err := reasonRows(doc)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var problems []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		switch {
+		case seen[r]:
+			problems = append(problems, fmt.Sprintf("the row `%s` is there twice", r))
+		case !slices.Contains(reasons, r):
+			problems = append(problems, fmt.Sprintf("the row `%s` names no reason of client.Reasons", r))
+		}
+		seen[r] = true
+	}
+	for _, r := range reasons {
+		if !seen[r] {
+			problems = append(problems, fmt.Sprintf("client.Reasons has %q, which has no row: add one", r))
+		}
+	}
+	if len(problems) == 0 && !slices.Equal(rows, reasons) {
+		problems = append(problems, fmt.Sprintf("the rows are in the order %v, client.Reasons in %v", rows, reasons))
+	}
+	return problems
+}
+
+func TestReasonTableProblems(t *testing.T) {
+	table := func(rows ...string) string {
+		s := "# Runbook\n\n## Failure reasons\n\nSome text.\n\n| reason | what |\n|---|---|\n"
+		for _, r := range rows {
+			s += "| `" + r + "` | x |\n"
+		}
+		return s + "\n## Next\n\n| `later` | table |\n"
+	}
+	reasons := []string{"a", "b", "c"}
+	for _, tc := range []struct {
+		name, doc string
+		want      []string // substrings of the problems, in order
+	}{
+		{"equal", table("a", "b", "c"), nil},
+		{"a reason without a row", table("a", "b"), []string{`client.Reasons has "c", which has no row`}},
+		{"a row without a reason", table("a", "b", "x", "c"), []string{"the row `x` names no reason"}},
+		{"order", table("b", "a", "c"), []string{"in the order [b a c], client.Reasons in [a b c]"}},
+		{"twice", table("a", "b", "b", "c"), []string{"the row `b` is there twice"}},
+		{"no heading", "# Runbook\n\n| `a` |\n", []string{"no heading"}},
+		{"no table", "## Failure reasons\n\nText.\n\n## Next\n\n| h |\n|---|\n| `a` |\n", []string{"no table under the heading"}},
+		{"not code", "## Failure reasons\n\n| reason |\n|---|\n| a |\n", []string{"the first cell is no `reason`"}},
+		{"empty table", "## Failure reasons\n\n| reason |\n|---|\n", []string{`"a", which has no row`, `"b"`, `"c"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := reasonTableProblems(tc.doc, reasons)
+			if len(got) != len(tc.want) {
+				t.Fatalf("problems %q, want %d matching %q", got, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("problem %q, want it to contain %q", got[i], w)
 				}
 			}
 		})

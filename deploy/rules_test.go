@@ -1,16 +1,13 @@
 package deploy
 
 import (
-	"fmt"
 	"maps"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/mediaintel/mediaintel_exporter/internal/failing"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
@@ -169,75 +166,8 @@ const runbookURL = "https://github.com/mediaintel/mediaintel_exporter/blob/main/
 
 var (
 	runbookURLRE = regexp.MustCompile(`(?m)^\s+runbook_url:\s*"?([^"\s]+)"?\s*$`)
-	headingRE    = regexp.MustCompile(`^(#{1,6})\s+(.+?)\s*#*\s*$`)
-	mdLinkRE     = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 	anchorLinkRE = regexp.MustCompile(`\]\(#([^)]+)\)`)
 )
-
-// githubSlug is the anchor GitHub gives a Markdown heading (github-slugger):
-// the heading's text in lower case, every character but letters, digits,
-// marks, "_", "-" and spaces removed, spaces made "-". Link targets and code
-// marks are not part of the text.
-func githubSlug(heading string) string {
-	text := mdLinkRE.ReplaceAllString(heading, "$1")
-	var b strings.Builder
-	for _, r := range strings.ToLower(text) {
-		switch {
-		case r == ' ':
-			b.WriteRune('-')
-		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// markdownAnchors returns the anchors of a Markdown document's headings, as
-// GitHub numbers repeated ones ("x", "x-1", ...), each with its heading's
-// text. Headings inside fenced code blocks are none.
-func markdownAnchors(doc string) map[string]string {
-	anchors := map[string]string{}
-	seen := map[string]int{}
-	fenced := false
-	for _, line := range strings.Split(doc, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			fenced = !fenced
-			continue
-		}
-		m := headingRE.FindStringSubmatch(line)
-		if fenced || m == nil {
-			continue
-		}
-		slug := githubSlug(m[2])
-		if n := seen[slug]; n > 0 {
-			seen[slug]++
-			slug = fmt.Sprintf("%s-%d", slug, n)
-		} else {
-			seen[slug] = 1
-		}
-		anchors[slug] = m[2]
-	}
-	return anchors
-}
-
-func TestGitHubSlug(t *testing.T) {
-	for heading, want := range map[string]string{
-		"MediaIntelAPIErrors":                   "mediaintelapierrors",
-		"Failure reasons":                       "failure-reasons",
-		"The `reason` label, and what it means": "the-reason-label-and-what-it-means",
-		"Getting at the [exporter](#x)":         "getting-at-the-exporter",
-		"snake_case and 2 -- dashes":            "snake_case-and-2----dashes",
-	} {
-		if got := githubSlug(heading); got != want {
-			t.Errorf("githubSlug(%q) = %q, want %q", heading, got, want)
-		}
-	}
-	got := markdownAnchors("# A\n## A\n```sh\n# not a heading\n```\n### A ###\n")
-	want := map[string]string{"a": "A", "a-1": "A", "a-2": "A"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("markdownAnchors = %v, want %v", got, want)
-	}
-}
 
 // TestRunbook checks that every alert of alerts.yml, whichever are added
 // later, has a runbook_url pointing at its own section of docs/runbook.md:
@@ -246,7 +176,7 @@ func TestGitHubSlug(t *testing.T) {
 // links to its sections must resolve too.
 func TestRunbook(t *testing.T) {
 	runbook := readFile(t, filepath.Join(testutil.RepoRoot(t), "docs", "runbook.md"))
-	anchors := markdownAnchors(runbook)
+	anchors := testutil.MarkdownAnchors(runbook)
 	blocks := alertBlocks(readFile(t, filepath.Join(deployDir(t), "prometheus", "alerts.yml")))
 	if len(blocks) < 15 {
 		t.Fatalf("only %d alerts found in alerts.yml", len(blocks))

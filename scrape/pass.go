@@ -17,7 +17,7 @@ import (
 )
 
 // pass is the state of one Scrape call and holds its two bounds (the
-// README's "Concurrency and bounds" section says why each is there):
+// "Bounds" table of docs/scaling.md says why each is there):
 //   - inFlight: Concurrency requests on the wire at once; the pass's client
 //     (Gated) holds a slot from sending a request to reading the end of its
 //     body, so decoding and backoff free it;

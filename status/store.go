@@ -13,7 +13,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// The state file is a bbolt database (see the README for why bbolt): one
+// The state file is a bbolt database (docs/pipeline.md says why): one
 // transaction per commit, so a crash at any moment leaves the last
 // committed state, never a broken file.
 //
@@ -21,7 +21,7 @@ import (
 // "assets" maps workspace "\x00" projectID assetID (8 bytes each, big
 // endian) to a fixed-size record (recordLen).
 //
-// Every version reads the previous version's file as it is (the README's
+// Every version reads the previous version's file as it is (CONTRIBUTING's
 // rule for schema changes): a file of prevSchema is taken, its meta says
 // stateSchema from then on, and its records, told apart by their length
 // (prevRecordLen), are rewritten in the new layout as they change.

@@ -37,8 +37,8 @@
 //     a type error anywhere in the document, as with encoding/json.
 //
 // It is kept, rather than encoding/json or a JSON library, by a
-// measurement in the exporter's page path: see the README's Performance
-// section ("Why our own decoder, time parser and encoder stay").
+// measurement in the exporter's page path: see docs/performance.md
+// ("Why our own decoder, time parser and encoder stay").
 package assetjson
 
 import (

@@ -19,8 +19,8 @@ func TestDefaultsAreWhatShips(t *testing.T) {
 	if o == nil {
 		t.Fatalf("parseFlags with no flags: exit status %d", code)
 	}
-	want := comparable(exporter.Defaults())
-	if got := comparable(o.cfg); !reflect.DeepEqual(got, want) {
+	want := settingOf(exporter.Defaults())
+	if got := settingOf(o.cfg); !reflect.DeepEqual(got, want) {
 		t.Errorf("the flags' defaults differ from exporter.Defaults:\n got %+v\nwant %+v", got, want)
 	}
 
@@ -33,7 +33,7 @@ func TestDefaultsAreWhatShips(t *testing.T) {
 		}
 		cfg.API.BaseURL = want.cfg.API.BaseURL
 		cfg.API.BackoffBase, cfg.API.BackoffMax = want.cfg.API.BackoffBase, want.cfg.API.BackoffMax
-		if got := comparable(cfg); !reflect.DeepEqual(got, want) {
+		if got := settingOf(cfg); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s differs from exporter.Defaults:\n got %+v\nwant %+v", name, got, want)
 		}
 	}
@@ -47,7 +47,7 @@ type setting struct {
 	zone string
 }
 
-func comparable(cfg exporter.Config) setting {
+func settingOf(cfg exporter.Config) setting {
 	zone := "<nil>"
 	if cfg.API.Location != nil {
 		zone = cfg.API.Location.String()

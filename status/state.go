@@ -6,7 +6,8 @@ import "strings"
 type ImportState uint8
 
 // The import states (docs/api.md, "Import status"); Other is any value the
-// API docs do not list.
+// API docs do not list. InProgress is pending: it moves on by itself and
+// is checked again Config.Recheck later.
 const (
 	ImportUnchecked ImportState = iota
 	ImportInProgress
@@ -47,7 +48,8 @@ type AnalysisState uint8
 
 // The analysis states (docs/api.md, "Analysis status"). NotImported is
 // never stored: it is what an asset whose upload is not COMPLETED (or not
-// yet checked) counts as.
+// yet checked) counts as. WaitAnalyze and Analyzing are pending: they move
+// on by themselves and are checked again Config.Recheck later.
 const (
 	AnalysisNotImported AnalysisState = iota
 	AnalysisUnchecked
@@ -146,7 +148,9 @@ type SummaryState uint8
 
 // The scene summary states. NotAnalyzed is never stored: it is what an
 // asset whose analysis is not ANALYZE_COMPLETED (or not yet known) counts
-// as. A 404 of the call means no summary: BeforeSummarize.
+// as. A 404 of the call means no summary: BeforeSummarize. WaitSummarize
+// and Summarizing are pending: they move on by themselves and are checked
+// again Config.Recheck later.
 const (
 	SummaryNotAnalyzed SummaryState = iota
 	SummaryUnchecked

@@ -9,17 +9,19 @@
 //   - a new recent asset at once: import-status, then, once the upload is
 //     COMPLETED, index/status, and once the analysis is ANALYZE_COMPLETED
 //     (with Config.SceneSummaries), scene-summary/status;
-//   - a state that moves on by itself (IN_PROGRESS, WAIT_ANALYZE,
-//     ANALYZING, WAIT_SUMMARIZE, SUMMARIZING) again Recheck after its last
-//     check;
+//   - a stage in a pending state, one that moves on by itself (see
+//     ImportState, AnalysisState and SummaryState), again Recheck after
+//     its last check;
 //   - any other state again only when its updatedTime changes in a listing,
 //     or Reverify after its last check; the scene summary also whenever
 //     the analysis status changes.
 //
 // The request budget is the API client's: give the Tracker a client whose
-// limiter allows the status rate. A 404 drops the asset (deleted since it
-// was listed). With a state file the Tracker keeps its state across
-// restarts (see store.go).
+// limiter allows the status rate. A 404 of import-status or index/status
+// drops the asset (deleted since it was listed); a 404 of
+// scene-summary/status is kept as BEFORE_SUMMARIZE (the asset has no
+// summary). With a state file the Tracker keeps its state across restarts
+// (see store.go).
 package status
 
 import (
@@ -47,8 +49,9 @@ type Config struct {
 	// Window: an asset is recent when its createdTime or updatedTime lies
 	// within Window before now. Required.
 	Window time.Duration
-	// Recheck is how long after its last check a moving state (upload in
-	// progress, analysis waiting or running) is checked again.
+	// Recheck is how long after its last check a stage in a pending state
+	// (one that moves on by itself: see ImportState, AnalysisState and
+	// SummaryState) is checked again.
 	Recheck time.Duration
 	// Reverify is how long after its last check a settled state is checked
 	// again when its updatedTime has not changed.
@@ -57,10 +60,11 @@ type Config struct {
 	// asset whose analysis is ANALYZE_COMPLETED. Off, no such call is made.
 	SceneSummaries bool
 	// Rate is the status requests per second the API client allows the
-	// Tracker (its limiter does the pacing); it sizes the default Workers.
+	// Tracker (its limiter does the pacing; DefaultRate when 0); it sizes
+	// the default Workers.
 	Rate float64
 	// Workers bounds the checks in flight: by default one per request a
-	// second of Rate, 1 to 16 (DefaultWorkers without a Rate).
+	// second of Rate, 1 to MaxWorkers.
 	Workers int
 	// Timeout bounds one check, retries included.
 	Timeout time.Duration
@@ -80,7 +84,6 @@ const (
 	DefaultRecheck  = time.Minute
 	DefaultReverify = 6 * time.Hour
 	DefaultRate     = 5.0
-	DefaultWorkers  = 4
 	MaxWorkers      = 16
 	DefaultTimeout  = 30 * time.Second
 )
@@ -93,11 +96,11 @@ func (c Config) withDefaults() Config {
 	if c.Reverify <= 0 {
 		c.Reverify = DefaultReverify
 	}
+	if c.Rate <= 0 {
+		c.Rate = DefaultRate
+	}
 	if c.Workers <= 0 {
-		c.Workers = DefaultWorkers
-		if c.Rate > 0 {
-			c.Workers = min(MaxWorkers, max(1, int(math.Ceil(c.Rate))))
-		}
+		c.Workers = min(MaxWorkers, max(1, int(math.Ceil(c.Rate))))
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout

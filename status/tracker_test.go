@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -494,14 +495,14 @@ func TestRetain(t *testing.T) {
 }
 
 // TestWorkersFollowRate: by default one check in flight per status request
-// a second, 1 to MaxWorkers; without a rate, DefaultWorkers.
+// a second, 1 to MaxWorkers; without a rate, DefaultRate's.
 func TestWorkersFollowRate(t *testing.T) {
 	for _, tc := range []struct {
 		rate    float64
 		workers int
 		want    int
 	}{
-		{0, 0, DefaultWorkers},
+		{0, 0, int(math.Ceil(DefaultRate))},
 		{0.2, 0, 1},
 		{5, 0, 5},
 		{5.5, 0, 6},

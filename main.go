@@ -79,7 +79,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 1
 	}
 	if e.Tracker != nil {
-		logger.Info("tracking the status of recent assets", "window", cfg.Status.Window, "rate", cfg.Status.Rate, "state_file", cfg.Status.StateFile, "scene_summaries", cfg.Status.SceneSummaries)
+		logger.Info("tracking the status of recent assets", "window", cfg.Status.Window, "rate", cfg.Status.Rate, "state_file", cfg.StateFile, "scene_summaries", cfg.Status.SceneSummaries)
 	}
 	return serve(ctx, stop, e, o.toolkit, logger)
 }
@@ -150,7 +150,7 @@ func (o *options) define(app *kingpin.Application) {
 	flag("status.recheck", "Check a moving status (upload in progress, analysis or scene summary waiting or running) again after this.").Default(dur(c.Status.Recheck)).DurationVar(&c.Status.Recheck)
 	flag("status.reverify", "Check a settled status again after this, even when the asset's updatedTime has not changed.").Default(dur(c.Status.Reverify)).DurationVar(&c.Status.Reverify)
 	flag("status.rate", "Status requests per second, all together (below --mi.rate-limit when that is set).").Default(ftoa(c.Status.Rate)).Float64Var(&c.Status.Rate)
-	flag("status.state-file", "Keep the status tracker's state in this file across restarts (default: in memory).").StringVar(&c.Status.StateFile)
+	flag("status.state-file", "Keep the status tracker's state in this file across restarts (default: in memory).").StringVar(&c.StateFile)
 	flag("status.scene-summaries", "Track the scene summary of analysed recent assets too (--no-status.scene-summaries: no such call is made).").Default(strconv.FormatBool(c.Status.SceneSummaries)).BoolVar(&c.Status.SceneSummaries)
 	flag("demo", "Serve synthetic demo data from a built-in API simulator; needs no NCP account.").BoolVar(&o.demo)
 }

@@ -48,8 +48,12 @@ type Config struct {
 	Serve handler.Options
 	// Status turns status tracking on when Status.Window is positive. Its
 	// requests are paced at Status.Rate (status.DefaultRate when 0),
-	// within RateLimit too. New sets its Logger.
+	// within RateLimit too. New sets its Logger, Store and Account.
 	Status status.Config
+	// StateFile, when set, keeps the status tracker's state across
+	// restarts (status.OpenStore; a file of release 0.2.0 becomes
+	// defaultAccount's).
+	StateFile string
 	// TelemetryPath is where the metrics are served (DefaultTelemetryPath
 	// when "").
 	TelemetryPath string
@@ -91,6 +95,10 @@ func Defaults() Config {
 	}
 }
 
+// defaultAccount is the account the one status tracker keeps its state
+// under.
+const defaultAccount = "default"
+
 // DefaultTelemetryPath is Config.TelemetryPath's default.
 const DefaultTelemetryPath = "/metrics"
 
@@ -119,6 +127,9 @@ type Exporter struct {
 
 	cfg   Config      // what New built it from
 	ready atomic.Bool // Start was called: the state is loaded, the work runs
+	// store is the status state file; nil without one. Run closes it.
+	store *status.Store
+	log   *slog.Logger
 }
 
 // Config returns the configuration the exporter was built from.
@@ -148,14 +159,14 @@ func refused(what string, err error) error {
 
 // New builds an exporter from cfg. It starts nothing: Start does. Its
 // errors are *ConfigError.
-func New(cfg Config) (*Exporter, error) {
+func New(cfg Config) (_ *Exporter, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.TelemetryPath == "" {
 		cfg.TelemetryPath = DefaultTelemetryPath
 	}
-	e := &Exporter{Process: prometheus.NewRegistry(), cfg: cfg}
+	e := &Exporter{Process: prometheus.NewRegistry(), cfg: cfg, log: cfg.Logger}
 	e.Process.MustRegister(
 		versioncollector.NewCollector(collector.Namespace),
 		collectors.NewGoCollector(),
@@ -167,6 +178,11 @@ func New(cfg Config) (*Exporter, error) {
 	if err := e.buildTracker(cfg); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil && e.store != nil {
+			_ = e.store.Close() // New failed: nobody will Run it
+		}
+	}()
 	if err := e.buildScraper(cfg); err != nil {
 		return nil, err
 	}
@@ -223,10 +239,21 @@ func (e *Exporter) buildTracker(cfg Config) error {
 		budget = append(budget, cfg.API.Limiter)
 	}
 	statusAPI := e.API.WithLimiter(budget) // the same connections and buffers
+	if cfg.StateFile != "" {
+		store, err := status.OpenStore(cfg.StateFile, defaultAccount, st.Logger)
+		if err != nil {
+			return refused("status tracking", err)
+		}
+		st.Store, st.Account = store, defaultAccount
+	}
 	var err error
 	if e.Tracker, err = status.New(statusAPI, st); err != nil {
+		if st.Store != nil {
+			_ = st.Store.Close()
+		}
 		return refused("status tracking", err)
 	}
+	e.store = st.Store
 	collector.RegisterStatusMetrics(e.Process, e.Tracker)
 	return nil
 }
@@ -316,9 +343,14 @@ func (e *Exporter) Start(ctx context.Context) (stop func()) {
 
 // Run does the exporter's background work (the status tracker's checks)
 // until ctx ends; with a state file, the state is committed on the way
-// out. Without status tracking it returns at once.
+// out and the file closed. Without status tracking it returns at once.
 func (e *Exporter) Run(ctx context.Context) {
 	if e.Tracker != nil {
 		e.Tracker.Run(ctx)
+	}
+	if e.store != nil {
+		if err := e.store.Close(); err != nil {
+			e.log.Warn("closing the status state file", "err", err)
+		}
 	}
 }

@@ -23,7 +23,7 @@ func TestConfigErrors(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
 	t.Cleanup(sim.Close)
 	locked := filepath.Join(t.TempDir(), "state.db")
-	holder, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour, StateFile: locked}})
+	holder, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour}, StateFile: locked})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestConfigErrors(t *testing.T) {
 		{"API URL", func(c *Config) { c.API.BaseURL = "ftp://x" }, "invalid API client configuration"},
 		{"page size", func(c *Config) { c.API.PageSize = 5000 }, "invalid API client configuration"},
 		{"workspace", func(c *Config) { c.Scrape.Workspaces = []string{"Bad_Name"} }, "invalid configuration"},
-		{"locked state file", func(c *Config) { c.Status = status.Config{Window: time.Hour, StateFile: locked} }, "status tracking"},
+		{"locked state file", func(c *Config) { c.Status, c.StateFile = status.Config{Window: time.Hour}, locked }, "status tracking"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Config{API: sim.ClientConfig()}
@@ -95,7 +95,7 @@ func TestReady(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 3}))
 	t.Cleanup(sim.Close)
 	sim.SetFault(mitest.Scope{}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
-	e, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour, StateFile: filepath.Join(t.TempDir(), "state.db")}})
+	e, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour}, StateFile: filepath.Join(t.TempDir(), "state.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,4 +145,27 @@ func TestZeroRateBurstIsTheDefault(t *testing.T) {
 	if allowed != client.DefaultRateBurst {
 		t.Errorf("%d requests allowed at once; want the default burst, %d", allowed, client.DefaultRateBurst)
 	}
+}
+
+// TestStateFileReleased: the state file is free again once Run has
+// returned, and when New fails after opening it.
+func TestStateFileReleased(t *testing.T) {
+	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
+	t.Cleanup(sim.Close)
+	cfg := Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour}, StateFile: filepath.Join(t.TempDir(), "state.db")}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start(context.Background())()
+	bad := cfg
+	bad.Scrape.Workspaces = []string{"Bad_Name"}
+	if _, err := New(bad); err == nil {
+		t.Fatal("New with a bad workspace name succeeded")
+	}
+	e, err = New(cfg)
+	if err != nil {
+		t.Fatalf("New after a stopped exporter and a failed New: %v", err)
+	}
+	e.Start(context.Background())()
 }

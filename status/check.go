@@ -34,15 +34,15 @@ func (t *Tracker) next() (*asset, time.Duration) {
 }
 
 // Run checks assets as they fall due until ctx ends, then waits for the
-// checks in flight and, with a state file, commits and closes it. Changes
-// are committed to the state file every commitInterval.
+// checks in flight. With a Store, it commits the account's changes every
+// commitInterval and once more on its way out; it leaves the Store open
+// (its owner closes it once every Tracker's Run has returned).
 func (t *Tracker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
 		if t.store != nil {
 			t.commit()
-			t.store.close()
 		}
 	}()
 	if t.store != nil {
@@ -66,7 +66,7 @@ func (t *Tracker) Run(ctx context.Context) {
 	}
 }
 
-// commitEvery commits the state file every interval until ctx ends.
+// commitEvery commits the account's changes every interval until ctx ends.
 func (t *Tracker) commitEvery(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()

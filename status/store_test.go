@@ -3,30 +3,74 @@ package status
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
-// settle runs a Tracker with a state file over assets 1-4 until they are
-// all checked, and closes it the way Run does.
-func settle(t *testing.T, path string, api *fakeAPI) *testutil.Clock {
+const testURL = "https://mi.example"
+
+// openStore opens the state file at path with "legacy" as the account of
+// a file of the previous version; the caller closes it.
+func openStore(t *testing.T, path string) (*Store, *bytes.Buffer) {
 	t.Helper()
-	tr, clk, _ := newTracker(t, api, Config{StateFile: path, APIURL: "https://mi.example"})
+	logs := &bytes.Buffer{}
+	st, err := OpenStore(path, "legacy", slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, logs
+}
+
+// settle runs a Tracker of account over assets 1-4 until they are all
+// checked, and commits.
+func settle(t *testing.T, st *Store, account string, api *fakeAPI) {
+	t.Helper()
+	tr, _, _ := newTracker(t, api, Config{Store: st, Account: account, APIURL: testURL})
 	tr.Observe("ws", 1, recent(1, 2, 3, 4))
 	tr.checkDue(context.Background())
 	tr.commit()
-	tr.store.close()
-	return clk
+}
+
+// settleFile is settle on a state file of its own, closed after.
+func settleFile(t *testing.T, path, account string, api *fakeAPI) {
+	t.Helper()
+	st, _ := openStore(t, path)
+	settle(t, st, account, api)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// accountsIn lists the accounts the file at path keeps state for, and
+// their number of records, read without the package's code.
+func accountsIn(t *testing.T, path string) map[string]int {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out := map[string]int{}
+	err = db.View(func(tx *bolt.Tx) error {
+		all := tx.Bucket([]byte("accounts"))
+		return all.ForEach(func(name, _ []byte) error {
+			out[string(name)] = all.Bucket(name).Bucket([]byte("assets")).Stats().KeyN
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestStateFileRestart: after a restart on the state file, settled assets
@@ -38,11 +82,15 @@ func TestStateFileRestart(t *testing.T) {
 	api.set(2, "COMPLETED", "ANALYZE_FAIL", "video parsing failure")
 	api.set(3, "FAILED", "", "")
 	api.set(4, "COMPLETED", "WAIT_ANALYZE", "")
-	settle(t, path, api)
+	settleFile(t, path, "a", api)
 	before := api.total()
 
-	tr, clk, _ := newTracker(t, api, Config{StateFile: path, APIURL: "https://mi.example"})
-	defer tr.store.close()
+	st, _ := openStore(t, path)
+	defer st.Close()
+	tr, clk, logs := newTracker(t, api, Config{Store: st, Account: "a", APIURL: testURL})
+	if !strings.Contains(logs.String(), "account=a") || !strings.Contains(logs.String(), "assets=4") {
+		t.Errorf("the load is not logged with the account and the assets:\n%s", logs)
+	}
 	s := tr.Observe("ws", 1, recent(1, 2, 3, 4))
 	if n := tr.checkDue(context.Background()); n != 0 || api.total() != before {
 		t.Errorf("restart made %d checks; want none", n)
@@ -67,64 +115,123 @@ func TestStateFileRestart(t *testing.T) {
 	}
 }
 
-// TestStateFileSetAside: a file that is corrupt, from another version or
-// for another API is set aside with a warning, never a crash.
+// rewrite changes the bolt file at path with fn, outside the package's code.
+func rewrite(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// accountAssets is the assets bucket of account a of a file of this version.
+func accountAssets(tx *bolt.Tx, a string) *bolt.Bucket {
+	return tx.Bucket(bucketAccounts).Bucket([]byte(a)).Bucket(bucketAssets)
+}
+
+// TestStateFileSetAside: a file that is corrupt, of another version or not
+// a state file is set aside as it was, with a warning, never a crash; an
+// empty state file takes its place.
 func TestStateFileSetAside(t *testing.T) {
+	settled := func(t *testing.T, path string) { settleFile(t, path, "a", newFake()) }
 	for _, tc := range []struct {
 		name   string
 		prep   func(t *testing.T, path string)
-		apiURL string
 		reason string
 	}{
-		{"garbage", func(t *testing.T, path string) { write(t, path, strings.Repeat("not a database ", 1000)) }, "https://mi.example", "not a state file"},
+		{"garbage", func(t *testing.T, path string) { write(t, path, strings.Repeat("not a database ", 1000)) }, "not a state file"},
 		{"truncated", func(t *testing.T, path string) {
-			settle(t, path, newFake())
+			settled(t, path)
 			b, _ := os.ReadFile(path)
 			write(t, path, string(b[:len(b)/3]))
-		}, "https://mi.example", ""},
+		}, ""},
 		{"scribbled", func(t *testing.T, path string) {
-			settle(t, path, newFake())
+			settled(t, path)
 			b, _ := os.ReadFile(path)
 			for i := 4096; i < len(b); i += 7 {
 				b[i] ^= 0x5a
 			}
 			write(t, path, string(b))
-		}, "https://mi.example", ""},
-		{"other API URL", func(t *testing.T, path string) { settle(t, path, newFake()) }, "https://other.example", "another API URL"},
+		}, ""},
 		{"other version", func(t *testing.T, path string) {
-			settle(t, path, newFake())
-			db, err := bolt.Open(path, 0o600, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = db.Update(func(tx *bolt.Tx) error {
-				return tx.Bucket(bucketMeta).Put([]byte("schema"), []byte("mediaintel-status-0"))
+			settled(t, path)
+			rewrite(t, path, func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(keySchema, []byte("mediaintel-status-4"))
 			})
-			db.Close()
-		}, "https://mi.example", "another version"},
+		}, "another version"},
+		{"schema 1", func(t *testing.T, path string) {
+			rewrite(t, path, func(tx *bolt.Tx) error {
+				meta, _ := tx.CreateBucket(bucketMeta)
+				_, _ = tx.CreateBucket(bucketAssets)
+				return meta.Put(keySchema, []byte("mediaintel-status-1"))
+			})
+		}, "mediaintel-status-1"},
 		{"foreign bolt file", func(t *testing.T, path string) {
-			db, err := bolt.Open(path, 0o600, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
-			db.Close()
-		}, "https://mi.example", "no meta bucket"},
+			rewrite(t, path, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
+		}, "no meta bucket"},
+		{"no accounts bucket", func(t *testing.T, path string) {
+			settled(t, path)
+			rewrite(t, path, func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketAccounts) })
+		}, "no accounts bucket"},
+		{"account without assets", func(t *testing.T, path string) {
+			settled(t, path)
+			rewrite(t, path, func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketAccounts).Bucket([]byte("a")).DeleteBucket(bucketAssets)
+			})
+		}, `account \"a\" has no assets bucket`},
+		{"short record", func(t *testing.T, path string) {
+			settled(t, path)
+			rewrite(t, path, func(tx *bolt.Tx) error {
+				return accountAssets(tx, "a").Put(assetKey(projectKey{"ws", 1}, 99), make([]byte, 43))
+			})
+		}, `account \"a\": bad record`},
+		{"bad key", func(t *testing.T, path string) {
+			settled(t, path)
+			rewrite(t, path, func(tx *bolt.Tx) error {
+				return accountAssets(tx, "a").Put([]byte("short"), make([]byte, recordLen))
+			})
+		}, `account \"a\": bad record \"short\"`},
+		{"previous version, bad record", func(t *testing.T, path string) {
+			rewrite(t, path, func(tx *bolt.Tx) error {
+				meta, _ := tx.CreateBucket(bucketMeta)
+				assets, _ := tx.CreateBucket(bucketAssets)
+				_ = meta.Put(keyAPIURL, []byte(testURL))
+				_ = assets.Put(assetKey(projectKey{"ws", 1}, 1), make([]byte, recordLen))
+				_ = assets.Put(assetKey(projectKey{"ws", 1}, 2), make([]byte, recordLen+1))
+				return meta.Put(keySchema, []byte(prevSchema))
+			})
+		}, "bad record"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "state.db")
 			tc.prep(t, path)
+			prepared, _ := os.ReadFile(path)
+			st, logs := openStore(t, path)
+			defer st.Close()
 			api := newFake()
-			tr, _, logs := newTracker(t, api, Config{StateFile: path, APIURL: tc.apiURL})
-			defer tr.store.close()
+			tr, _, _ := newTracker(t, api, Config{Store: st, Account: "a", APIURL: testURL})
 			aside, _ := filepath.Glob(path + ".bad-*")
 			intact := tc.name == "scribbled" && len(tr.projects) > 0 // a scribble may miss every page that matters
 			if len(aside) != 1 && !intact {
 				t.Fatalf("set aside: %v; log:\n%s", aside, logs)
 			}
-			if len(aside) == 1 && (!strings.Contains(logs.String(), "set aside") || !strings.Contains(logs.String(), tc.reason)) {
-				t.Errorf("log lacks the warning and %q:\n%s", tc.reason, logs)
+			if len(aside) == 1 {
+				if !strings.Contains(logs.String(), "set aside") || !strings.Contains(logs.String(), tc.reason) {
+					t.Errorf("log lacks the warning and %q:\n%s", tc.reason, logs)
+				}
+				if b, _ := os.ReadFile(aside[0]); !bytes.Equal(b, prepared) {
+					t.Errorf("the file set aside was changed before it was set aside")
+				}
+				if len(tr.projects) != 0 {
+					t.Errorf("the fresh state holds %d projects", len(tr.projects))
+				}
 			}
 			// The fresh state works.
 			tr.Observe("ws", 1, recent(9))
@@ -153,12 +260,42 @@ func TestStateFileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_, err = New(newFake(), Config{Window: time.Hour, StateFile: path})
+	st, err := OpenStore(path, "legacy", nil)
 	if err == nil || !strings.Contains(err.Error(), "locked by another process") {
-		t.Errorf("err = %v", err)
+		t.Errorf("OpenStore: %v, %v; want a locked file", st, err)
 	}
 	if aside, _ := filepath.Glob(path + ".bad-*"); len(aside) != 0 {
 		t.Errorf("a locked file was set aside: %v", aside)
+	}
+}
+
+// TestStoreConfigErrors: what the Store and a Tracker on it cannot work
+// with is an error, before any file is touched.
+func TestStoreConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	st, err := OpenStore(filepath.Join(dir, "state.db"), "legacy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tc := range []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"no path", func() error { _, err := OpenStore("", "legacy", nil); return err }, "no state file path"},
+		{"no legacy account", func() error { _, err := OpenStore(filepath.Join(dir, "x.db"), "", nil); return err }, "no account"},
+		{"directory missing", func() error { _, err := OpenStore(filepath.Join(dir, "no", "x.db"), "legacy", nil); return err }, "no such file"},
+		{"Tracker without account", func() error { _, err := New(newFake(), Config{Window: time.Hour, Store: st}); return err }, "needs an account"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.run(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one that says %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.db")); err == nil {
+		t.Error("a refused OpenStore created its file")
 	}
 }
 
@@ -176,160 +313,169 @@ func TestKeyRoundTrip(t *testing.T) {
 	}
 }
 
-// v1Asset is a record of a state file of the previous version, read
-// independently of decodeRecord: created, updated, due, checked (ns) and
-// pendingSince (s), then the import, analysis and reason bytes.
-type v1Asset struct {
-	key          projectKey
-	id           int64
-	pendingSince int64
-	imp          ImportState
-	ana          AnalysisState
-}
-
-func readV1(t *testing.T, path string) []v1Asset {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var out []v1Asset
-	err = db.View(func(tx *bolt.Tx) error {
-		if s := string(tx.Bucket(bucketMeta).Get([]byte("schema"))); s != "mediaintel-status-1" {
-			t.Fatalf("the fixture's schema is %q", s)
-		}
-		return tx.Bucket(bucketAssets).ForEach(func(k, v []byte) error {
-			key, id, ok := parseKey(k)
-			if !ok || len(v) != 43 {
-				t.Fatalf("fixture record %q: %d bytes", k, len(v))
-			}
-			out = append(out, v1Asset{key: key, id: id, pendingSince: i64(binary.BigEndian.Uint64(v[32:])),
-				imp: ImportState(v[40]), ana: AnalysisState(v[41])})
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// settled reports whether a's import and analysis status will not move
-// on by itself: no check of either is due before the reverify interval.
-func (a v1Asset) settled() bool {
-	switch {
-	case a.imp == ImportUnchecked || a.imp == ImportInProgress:
-		return false
-	case a.imp != ImportCompleted:
-		return true
-	}
-	return a.ana != AnalysisNotImported && !a.ana.pending()
-}
-
-// TestStateFileUpgrade: a state file written by the previous version (the
-// exporter of commit d55ffc3, see testdata/README.md) loads as it is: not
-// set aside, every asset kept with its states and pending-since times, no
-// import or analysis status asked again for the settled ones, and the new
-// stage unchecked until checked; the file is then of this version.
-func TestStateFileUpgrade(t *testing.T) {
+// TestStoreAccountsApart: two accounts with the same workspace, project and
+// asset IDs keep their own state in one file, across a restart.
+func TestStoreAccountsApart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	fixture, err := os.ReadFile("testdata/state-v1.db")
-	if err != nil {
+	apiA, apiB := newFake(), newFake()
+	for id := int64(1); id <= 4; id++ {
+		apiA.set(id, "COMPLETED", "ANALYZE_COMPLETED", "")
+		apiB.set(id, "COMPLETED", "ANALYZE_FAIL", "keyword encoding failure")
+	}
+	apiB.set(4, "FAILED", "", "")
+	st, _ := openStore(t, path)
+	settle(t, st, "a", apiA)
+	settle(t, st, "b", apiB)
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, fixture, 0o600); err != nil {
-		t.Fatal(err)
+	if got, want := accountsIn(t, path), map[string]int{"a": 4, "b": 4}; !maps.Equal(got, want) {
+		t.Errorf("accounts in the file: %v, want %v", got, want)
 	}
-	old := readV1(t, path)
-	at := time.Date(2026, 12, 1, 22, 3, 0, 0, time.UTC) // a moment after the fixture's last check
+
+	st, _ = openStore(t, path)
+	defer st.Close()
+	trA, _, _ := newTracker(t, apiA, Config{Store: st, Account: "a", APIURL: testURL})
+	trB, _, _ := newTracker(t, apiB, Config{Store: st, Account: "b", APIURL: testURL})
+	before := apiA.total() + apiB.total()
+	sa, sb := trA.Observe("ws", 1, recent(1, 2, 3, 4)), trB.Observe("ws", 1, recent(1, 2, 3, 4))
+	if n := trA.checkDue(context.Background()) + trB.checkDue(context.Background()); n != 0 || apiA.total()+apiB.total() != before {
+		t.Errorf("%d checks after the restart; want none", n)
+	}
+	if sa.Analysis[AnalysisCompleted] != 4 || sa.Import[ImportCompleted] != 4 {
+		t.Errorf("account a after the restart: %+v; want its 4 analysed assets", sa)
+	}
+	if sb.Analysis[AnalysisFailed] != 3 || sb.Failures[ReasonKeywordEncoding] != 3 || sb.Import[ImportFailed] != 1 {
+		t.Errorf("account b after the restart: %+v; want its 3 failed analyses and 1 failed import", sb)
+	}
+}
+
+// TestStoreRetain: Retain deletes the state of exactly the accounts it
+// does not name; a Tracker of a deleted account that still runs writes
+// nothing more.
+func TestStoreRetain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
 	api := newFake()
-	logs := &bytes.Buffer{}
-	clk := testutil.NewClock(at)
-	cfg := Config{Window: 30 * time.Minute, SceneSummaries: true, StateFile: path, APIURL: "demo", Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))}
-	tr, err := New(api, cfg)
-	if err != nil {
+	for id := int64(1); id <= 4; id++ {
+		api.set(id, "COMPLETED", "ANALYZE_COMPLETED", "")
+	}
+	st, logs := openStore(t, path)
+	for _, a := range []string{"a", "b", "c"} {
+		settle(t, st, a, api)
+	}
+	stale, _, _ := newTracker(t, api, Config{Store: st, Account: "b", APIURL: testURL})
+	if err := st.Retain([]string{"a", "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(logs.String(), "set aside") || !strings.Contains(logs.String(), fmt.Sprintf("assets=%d", len(old))) {
-		t.Fatalf("the previous version's file was not loaded whole (%d assets):\n%s", len(old), logs)
-	}
-
-	// What the file held, per project, is what the Tracker reports.
-	type want struct {
-		s      Summary
-		oldest int64 // pending since, Unix seconds
-	}
-	wants := map[projectKey]*want{}
-	for _, a := range old {
-		w := wants[a.key]
-		if w == nil {
-			w = &want{s: Summary{SceneSummaries: true}}
-			wants[a.key] = w
-		}
-		w.s.Recent++
-		w.s.Import[a.imp]++
-		ana := (&asset{imp: a.imp, ana: a.ana}).analysis()
-		w.s.Analysis[ana]++
-		if ana == AnalysisCompleted {
-			w.s.SceneSummary[SummaryUnchecked]++
-		} else {
-			w.s.SceneSummary[SummaryNotAnalyzed]++
-		}
-		if ana.pending() && a.pendingSince > 0 && (w.oldest == 0 || a.pendingSince < w.oldest) {
-			w.oldest = a.pendingSince
+	for _, a := range []string{"b", "c"} {
+		if !strings.Contains(logs.String(), "account="+a) {
+			t.Errorf("the deletion of account %s is not logged:\n%s", a, logs)
 		}
 	}
-	for k, w := range wants {
-		got := tr.Summary(k.ws, k.id)
-		if w.oldest > 0 {
-			w.s.OldestPending = at.Sub(time.Unix(w.oldest, 0))
-		}
-		got.Failures = w.s.Failures // not recomputed here
-		if got != w.s {
-			t.Errorf("%s/%d after the upgrade: %+v\nwant %+v", k.ws, k.id, got, w.s)
-		}
-	}
-
-	tr.checkDue(context.Background())
-	analysed := 0
-	for _, a := range old {
-		if a.settled() && (api.asked(CheckImport, a.id) != 0 || api.asked(CheckAnalysis, a.id) != 0) {
-			t.Errorf("settled asset %d (%v/%v) asked about its import or analysis again", a.id, a.imp, a.ana)
-		}
-		completed := a.imp == ImportCompleted && a.ana == AnalysisCompleted
-		if completed {
-			analysed++
-		}
-		if n := api.asked(CheckSceneSummary, a.id); completed && n != 1 || !completed && n != 0 {
-			t.Errorf("asset %d (%v/%v): %d scene summary checks", a.id, a.imp, a.ana, n)
-		}
-	}
-	if analysed < 10 {
-		t.Fatalf("the fixture has %d analysed assets; it no longer covers the new stage", analysed)
-	}
-
-	// Committed, the file is of this version and keeps the new stage.
-	tr.commit()
-	tr.store.close()
-	tr2, err := New(api, cfg)
-	if err != nil {
+	stale.Observe("ws", 1, recent(5))
+	stale.checkDue(context.Background())
+	stale.commit()
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	defer tr2.store.close()
-	var schema string
-	_ = tr2.store.db.View(func(tx *bolt.Tx) error { schema = string(tx.Bucket(bucketMeta).Get([]byte("schema"))); return nil })
-	if schema != stateSchema {
-		t.Errorf("schema %q after the upgrade, want %q", schema, stateSchema)
+	if got, want := accountsIn(t, path), map[string]int{"a": 4}; !maps.Equal(got, want) {
+		t.Errorf("accounts in the file after Retain: %v, want %v", got, want)
 	}
-	var checked int64
-	for k := range wants {
-		s := tr2.Summary(k.ws, k.id)
-		checked += s.SceneSummary[SummaryOther] // the fake answers "" for these assets: undocumented
+
+	st, _ = openStore(t, path)
+	defer st.Close()
+	for a, want := range map[string]int64{"a": 4, "b": 0, "c": 0} {
+		tr, _, _ := newTracker(t, api, Config{Store: st, Account: a, APIURL: testURL})
+		if got := tr.Summary("ws", 1).Recent; got != want {
+			t.Errorf("account %s loads %d assets after Retain, want %d", a, got, want)
+		}
 	}
-	if checked != int64(analysed) {
-		t.Errorf("%d analysed assets kept their scene summary state after the reopen, want %d", checked, analysed)
+}
+
+// TestStateFileAPIURLChange: records kept for another API URL are dropped
+// for that account only, with a warning that names both URLs; the file is
+// not set aside.
+func TestStateFileAPIURLChange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	api := newFake()
+	st, _ := openStore(t, path)
+	settle(t, st, "a", api)
+	settle(t, st, "b", api)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, _ = openStore(t, path)
+	defer st.Close()
+	trA, _, logs := newTracker(t, api, Config{Store: st, Account: "a", APIURL: "https://other.example"})
+	trB, _, _ := newTracker(t, api, Config{Store: st, Account: "b", APIURL: testURL})
+	for _, want := range []string{"another API URL", "account=a", "kept_api_url=" + testURL, "api_url=https://other.example", "assets=0"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
+	if n, m := len(trA.projects), trB.Summary("ws", 1).Recent; n != 0 || m != 4 {
+		t.Errorf("account a holds %d projects (want none), b %d assets (want 4)", n, m)
+	}
+	if aside, _ := filepath.Glob(path + ".bad-*"); len(aside) != 0 {
+		t.Errorf("the file was set aside: %v", aside)
+	}
+	// The account's state is now kept for the new URL.
+	trA.Observe("ws", 1, recent(7))
+	trA.checkDue(context.Background())
+	trA.commit()
+	again, _, logs := newTracker(t, api, Config{Store: st, Account: "a", APIURL: "https://other.example"})
+	if s := again.Summary("ws", 1); s.Recent != 1 || strings.Contains(logs.String(), "another API URL") {
+		t.Errorf("after the change, account a loads %+v:\n%s", s, logs)
+	}
+}
+
+// TestStoreConcurrentCommits: the Trackers of several accounts commit to
+// one file at once (run it with -race), and each finds its own state
+// after a restart.
+func TestStoreConcurrentCommits(t *testing.T) {
+	const accounts, rounds, perRound = 4, 25, 4
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, _ := openStore(t, path)
+	apis := make([]*fakeAPI, accounts)
+	var wg sync.WaitGroup
+	for i := range accounts {
+		apis[i] = newFake()
+		ana := []string{"ANALYZE_COMPLETED", "ANALYZE_FAIL", "ANALYZE_CANCEL", "WAIT_ANALYZE"}[i]
+		for id := int64(1); id <= rounds*perRound; id++ {
+			apis[i].set(id, "COMPLETED", ana, "")
+		}
+		tr, _, _ := newTracker(t, apis[i], Config{Store: st, Account: fmt.Sprint("acct-", i), APIURL: testURL})
+		wg.Go(func() {
+			var ids []int64
+			for r := range rounds {
+				for j := range perRound {
+					ids = append(ids, int64(r*perRound+j+1))
+				}
+				tr.Observe("ws", 1, recent(ids...))
+				tr.checkDue(context.Background())
+				tr.commit()
+			}
+		})
+	}
+	wg.Wait()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, _ = openStore(t, path)
+	defer st.Close()
+	for i := range accounts {
+		before := apis[i].total()
+		tr, _, _ := newTracker(t, apis[i], Config{Store: st, Account: fmt.Sprint("acct-", i), APIURL: testURL})
+		s := tr.Summary("ws", 1)
+		want := []AnalysisState{AnalysisCompleted, AnalysisFailed, AnalysisCancelled, AnalysisWaitAnalyze}[i]
+		if s.Recent != rounds*perRound || s.Analysis[want] != rounds*perRound {
+			t.Errorf("account %d after the restart: %+v; want %d assets %v", i, s, rounds*perRound, want)
+		}
+		if tr.checkDue(context.Background()); apis[i].total() != before {
+			t.Errorf("account %d asked %d times again after the restart", i, apis[i].total()-before)
+		}
 	}
 }
 
@@ -342,19 +488,23 @@ func TestStateFileKeepsSceneSummaries(t *testing.T) {
 	api.setSummary(1, "SUMMARIZING")
 	api.set(2, "COMPLETED", "ANALYZE_COMPLETED", "")
 	api.setSummary(2, "SUMMARIZE_COMPLETED")
-	cfg := Config{StateFile: path, APIURL: "https://mi.example", SceneSummaries: true}
+	st, _ := openStore(t, path)
+	cfg := Config{Store: st, Account: "a", APIURL: testURL, SceneSummaries: true}
 	tr, clk, _ := newTracker(t, api, cfg)
 	tr.Observe("ws", 1, recent(1, 2))
 	tr.checkDue(context.Background())
 	tr.commit()
-	tr.store.close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	clk.Add(1500 * time.Millisecond)
-	tr2, err := New(api, Config{Window: time.Hour, StateFile: path, APIURL: "https://mi.example", SceneSummaries: true, Now: clk.Now})
+	st, _ = openStore(t, path)
+	defer st.Close()
+	tr2, err := New(api, Config{Window: time.Hour, Store: st, Account: "a", APIURL: testURL, SceneSummaries: true, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr2.store.close()
 	before := api.calls[CheckSceneSummary]
 	s := tr2.Observe("ws", 1, recent(1, 2))
 	if s.SceneSummary[SummarySummarizing] != 1 || s.SceneSummary[SummaryCompleted] != 1 || s.SummaryOldestPending != 1500*time.Millisecond {

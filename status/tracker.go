@@ -1,7 +1,7 @@
 // Package status tracks whether Media Intelligence does its job on recent
 // assets: the three stages of the pipeline (import, analysis, scene
 // summary), read in the background within a request budget, never in a
-// scrape's path.
+// scrape's path. A Tracker checks the assets of one account.
 //
 // The scrape's asset listing names the recent assets of each project
 // (Observe); the Tracker keeps exactly those and checks each in order of
@@ -20,8 +20,8 @@
 // limiter allows the status rate. A 404 of import-status or index/status
 // drops the asset (deleted since it was listed); a 404 of
 // scene-summary/status is kept as BEFORE_SUMMARIZE (the asset has no
-// summary). With a state file the Tracker keeps its state across restarts
-// (see store.go).
+// summary). With a Store (OpenStore) the Tracker keeps its account's state
+// across restarts (see store.go).
 package status
 
 import (
@@ -68,10 +68,14 @@ type Config struct {
 	Workers int
 	// Timeout bounds one check, retries included.
 	Timeout time.Duration
-	// StateFile, when set, keeps the state across restarts.
-	StateFile string
-	// APIURL is recorded in the state file: a file for another API is set
-	// aside.
+	// Store, when set, keeps the state across restarts, in Account's
+	// records; without it the state lives in memory.
+	Store *Store
+	// Account names the account whose assets the Tracker checks: its
+	// records in Store (required with a Store) and its log lines.
+	Account string
+	// APIURL is the API the account's records are read from: records that
+	// Store kept for another API URL are dropped.
 	APIURL string
 	// Now replaces time.Now (tests).
 	Now func() time.Time
@@ -110,6 +114,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Account != "" {
+		c.Logger = c.Logger.With("account", c.Account)
 	}
 	return c
 }
@@ -223,7 +230,7 @@ type Tracker struct {
 	cfg   Config
 	log   *slog.Logger
 	now   func() time.Time
-	store *store
+	store *account // nil without a Store
 
 	mu       sync.Mutex
 	projects map[projectKey]*project
@@ -243,13 +250,15 @@ type checkKey struct {
 // maxUnknownLogged bounds the distinct unknown status values logged.
 const maxUnknownLogged = 64
 
-// New returns a Tracker asking api. With cfg.StateFile it loads the state
-// kept there; a file that cannot be used is set aside with a warning. The
-// error is for a file that another process holds, or a directory that
-// cannot be written.
+// New returns a Tracker asking api. With cfg.Store it loads the records
+// kept there for cfg.Account. The error is for a configuration it cannot
+// work with, or a state file that cannot be read or written.
 func New(api API, cfg Config) (*Tracker, error) {
 	if cfg.Window <= 0 {
 		return nil, errors.New("status: the window must be positive")
+	}
+	if cfg.Store != nil && cfg.Account == "" {
+		return nil, errors.New("status: a Tracker with a state file needs an account")
 	}
 	cfg = cfg.withDefaults()
 	t := &Tracker{
@@ -260,8 +269,8 @@ func New(api API, cfg Config) (*Tracker, error) {
 		unknown:  map[string]bool{},
 		wake:     make(chan struct{}, 1),
 	}
-	if cfg.StateFile != "" {
-		if err := t.openState(); err != nil {
+	if cfg.Store != nil {
+		if err := t.loadState(); err != nil {
 			return nil, err
 		}
 	}

@@ -406,14 +406,19 @@ func TestQueueAndLag(t *testing.T) {
 }
 
 // TestRun: the background worker checks what falls due, and nothing of it
-// outlives Run.
+// outlives Run; on its way out it commits, and leaves the Store open.
 func TestRun(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	api := newFake()
 	for id := int64(1); id <= 20; id++ {
 		api.set(id, "COMPLETED", "ANALYZE_COMPLETED", "")
 	}
-	tr, err := New(api, Config{Window: time.Hour, Workers: 3, StateFile: filepath.Join(t.TempDir(), "state.db")})
+	st, err := OpenStore(filepath.Join(t.TempDir(), "state.db"), "legacy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tr, err := New(api, Config{Window: time.Hour, Workers: 3, Store: st, Account: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,6 +446,14 @@ func TestRun(t *testing.T) {
 	}
 	if s := tr.Summary("ws", 1); s.Analysis[AnalysisCompleted] != 20 {
 		t.Errorf("summary %+v", s)
+	}
+	// The Store is still open, and holds what Run committed last.
+	again, err := New(api, Config{Window: time.Hour, Store: st, Account: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := again.Summary("ws", 1); s.Analysis[AnalysisCompleted] != 20 {
+		t.Errorf("after Run, the Store holds %+v; want the 20 analysed assets", s)
 	}
 }
 

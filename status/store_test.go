@@ -3,17 +3,21 @@ package status
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
 const testURL = "https://mi.example"
@@ -516,5 +520,251 @@ func TestStateFileKeepsSceneSummaries(t *testing.T) {
 	clk.Add(time.Minute)
 	if n := tr2.checkDue(context.Background()); n != 1 || api.asked(CheckSceneSummary, 1) != 2 {
 		t.Errorf("%d checks a minute later; want the running summary of asset 1 once", n)
+	}
+}
+
+// v2Asset is a record of a state file of release 0.2.0 (schema
+// mediaintel-status-2), read independently of the package's code:
+// created, updated (Unix seconds), next, checked, pendingSince, sumNext,
+// sumPendingSince (Unix nanoseconds), then the import, analysis, reason
+// and scene summary bytes.
+type v2Asset struct {
+	key projectKey
+	id  int64
+	record
+}
+
+func readV2(t *testing.T, path string) (assets []v2Asset, apiURL string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		if s := string(meta.Get([]byte("schema"))); s != "mediaintel-status-2" {
+			t.Fatalf("the fixture's schema is %q", s)
+		}
+		apiURL = string(meta.Get([]byte("api_url")))
+		return tx.Bucket([]byte("assets")).ForEach(func(k, v []byte) error {
+			n := len(k) - 16
+			if n < 1 || k[n-1] != 0 || len(v) != 60 {
+				t.Fatalf("fixture record %q: %d bytes", k, len(v))
+			}
+			u := func(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
+			assets = append(assets, v2Asset{key: projectKey{string(k[:n-1]), u(k[n:])}, id: u(k[n+8:]), record: record{
+				created: u(v[0:]), updated: u(v[8:]), next: u(v[16:]), checked: u(v[24:]),
+				pendingSince: u(v[32:]), sumNext: u(v[40:]), sumPendingSince: u(v[48:]),
+				imp: ImportState(v[56]), ana: AnalysisState(v[57]), reason: FailureReason(v[58]), sum: SummaryState(v[59]),
+			}})
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return assets, apiURL
+}
+
+// settled reports whether no stage of a moves on by itself: a failed
+// import, or an import, analysis and scene summary all known and not
+// pending.
+func (a v2Asset) settled() bool {
+	switch {
+	case a.imp == ImportUnchecked || a.imp == ImportInProgress:
+		return false
+	case a.imp != ImportCompleted:
+		return true
+	case a.ana == AnalysisNotImported || a.ana.pending():
+		return false
+	case a.ana != AnalysisCompleted:
+		return true
+	}
+	return a.sum != SummaryNotAnalyzed && !a.sum.pending()
+}
+
+// record is what the Tracker holds of an asset, field by field.
+type record struct {
+	created, updated, next, checked        int64
+	pendingSince, sumNext, sumPendingSince int64
+	imp                                    ImportState
+	ana                                    AnalysisState
+	reason                                 FailureReason
+	sum                                    SummaryState
+}
+
+// records is every asset tr holds, by project and ID.
+func records(tr *Tracker) map[projectKey]map[int64]record {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := map[projectKey]map[int64]record{}
+	for k, p := range tr.projects {
+		for id, a := range p.assets {
+			if out[k] == nil {
+				out[k] = map[int64]record{}
+			}
+			out[k][id] = record{a.created, a.updated, a.next, a.checked, a.pendingSince, a.sumNext, a.sumPendingSince, a.imp, a.ana, a.reason, a.sum}
+		}
+	}
+	return out
+}
+
+// fixtureEnd is a moment after the last check in testdata/state-v2.db.
+var fixtureEnd = time.Date(2026, 12, 4, 16, 49, 2, 0, time.UTC)
+
+// TestStateFileUpgrade: the state file of release 0.2.0 (see
+// testdata/README.md) loads whole into the account OpenStore names for
+// it: every asset with every state, due time and pending-since time as
+// 0.2.0 kept them; only the assets due are asked about, none that was
+// settled; the file is then of this version and, reopened, holds the same;
+// another account starts empty.
+func TestStateFileUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	fixture, err := os.ReadFile("testdata/state-v2.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, string(fixture))
+	old, apiURL := readV2(t, path)
+	at := fixtureEnd // a moment after the fixture's last check
+	clk := testutil.NewClock(at)
+	logs := &bytes.Buffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	st, err := OpenStore(path, "legacy", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newFake()
+	cfg := Config{Window: 30 * time.Minute, SceneSummaries: true, Store: st, Account: "legacy", APIURL: apiURL, Now: clk.Now, Logger: logger}
+	tr, err := New(api, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "set aside") || !strings.Contains(logs.String(), "upgraded") ||
+		!strings.Contains(logs.String(), `msg="status state loaded" account=legacy`) ||
+		!strings.Contains(logs.String(), fmt.Sprintf("assets=%d\n", len(old))) {
+		t.Fatalf("the file of 0.2.0 was not loaded whole into the legacy account (%d assets):\n%s", len(old), logs)
+	}
+
+	// Every asset as 0.2.0 kept it; a summary never scheduled is due now.
+	got := records(tr)
+	n, settled, pending, due := len(old), 0, 0, map[int64]bool{}
+	for _, o := range old {
+		want := o.record
+		analysed := o.imp == ImportCompleted && o.ana == AnalysisCompleted
+		if analysed && want.sumNext == 0 {
+			want.sumNext = at.UnixNano()
+		}
+		if r, ok := got[o.key][o.id]; !ok || r != want {
+			t.Errorf("%v/%d after the upgrade: %+v (held: %v)\nwant %+v", o.key, o.id, r, ok, want)
+		}
+		d := want.next
+		if analysed {
+			d = min(d, want.sumNext)
+		}
+		due[o.id] = d <= at.UnixNano()
+		if o.pendingSince > 0 || o.sumPendingSince > 0 {
+			pending++
+		}
+		if !due[o.id] && o.settled() {
+			settled++
+		}
+	}
+	held := 0
+	for _, p := range got {
+		held += len(p)
+	}
+	if held != n {
+		t.Errorf("%d assets held after the upgrade, want the fixture's %d", held, n)
+	}
+	ndue := 0
+	for _, d := range due {
+		if d {
+			ndue++
+		}
+	}
+	t.Logf("the fixture: %d assets, %d due at %v, %d settled and not due, %d pending", n, ndue, at, settled, pending)
+	if ndue < 5 || ndue > n-20 || settled < 20 || pending < 20 {
+		t.Fatalf("the fixture no longer covers the test: %d assets, %d due, %d settled, %d pending", n, ndue, settled, pending)
+	}
+
+	// Only the assets due are asked about.
+	tr.checkDue(context.Background())
+	for _, o := range old {
+		asked := api.asked(CheckImport, o.id) + api.asked(CheckAnalysis, o.id) + api.asked(CheckSceneSummary, o.id)
+		if due[o.id] != (asked > 0) {
+			t.Errorf("asset %d (%v/%v/%v, due %v) asked %d times", o.id, o.imp, o.ana, o.sum, due[o.id], asked)
+		}
+	}
+
+	// Committed, the file is of this version, the records are the legacy
+	// account's, and a reopen loads exactly what the Tracker held.
+	tr.commit()
+	want := records(tr)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *bolt.Tx) error {
+		meta, acct := tx.Bucket([]byte("meta")), tx.Bucket([]byte("accounts")).Bucket([]byte("legacy"))
+		if s, u := string(meta.Get([]byte("schema"))), meta.Get([]byte("api_url")); s != stateSchema || u != nil {
+			t.Errorf("after the upgrade the file's meta says schema %q, api_url %q; want %q and none", s, u, stateSchema)
+		}
+		if tx.Bucket([]byte("assets")) != nil {
+			t.Error("the previous version's assets bucket is still at the top")
+		}
+		if u := string(acct.Bucket([]byte("meta")).Get([]byte("api_url"))); u != apiURL {
+			t.Errorf("the legacy account's API URL is %q, want the file's %q", u, apiURL)
+		}
+		return nil
+	})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := accountsIn(t, path); !maps.Equal(got, map[string]int{"legacy": n}) {
+		t.Errorf("accounts after the upgrade: %v, want legacy with %d records", got, n)
+	}
+	st, logs = openStore(t, path)
+	defer st.Close()
+	cfg.Store = st
+	tr2, err := New(api, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "upgraded") {
+		t.Errorf("the file was upgraded twice:\n%s", logs)
+	}
+	if got := records(tr2); !reflect.DeepEqual(got, want) {
+		t.Errorf("the reopened file holds other records than the Tracker did")
+	}
+
+	// Another account starts empty.
+	before := api.total()
+	cfg.Account = "other"
+	other, err := New(api, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.checkDue(context.Background()); len(other.projects) != 0 || api.total() != before {
+		t.Errorf("account other holds %d projects and asked %d times; want none", len(other.projects), api.total()-before)
+	}
+
+	// The file's API URL is the legacy account's: the file of 0.2.0 read
+	// for another API loads nothing.
+	path = filepath.Join(t.TempDir(), "state.db")
+	write(t, path, string(fixture))
+	st2, _ := openStore(t, path)
+	defer st2.Close()
+	cfg.Store, cfg.Account, cfg.APIURL, cfg.Logger = st2, "legacy", "https://other.example", nil
+	moved, err := New(api, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(moved.projects) != 0 {
+		t.Errorf("the file of 0.2.0 kept for %q loaded %d projects for another API URL", apiURL, len(moved.projects))
 	}
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/credentials"
 	"github.com/mediaintel/mediaintel_exporter/exporter"
 	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
@@ -291,15 +292,11 @@ func loadCredentials(akFile, skFile string, getenv func(string) string) (client.
 		if akFile == "" || skFile == "" {
 			return nil, errors.New("--ncp.access-key-file and --ncp.secret-key-file must be given together")
 		}
-		fc := &client.FileCredentials{AccessKeyFile: akFile, SecretKeyFile: skFile}
-		if _, err := fc.Credentials(); err != nil {
+		fc := &credentials.Files{AccessKeyFile: akFile, SecretKeyFile: skFile}
+		if _, err := fc.Credentials(context.Background()); err != nil {
 			return nil, err
 		}
 		return fc, nil
 	}
-	c, err := client.CredentialsFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return client.Static(c), nil
+	return credentials.FromEnv(getenv)
 }

@@ -123,11 +123,15 @@ func (c *Client) attempt(ctx context.Context, r request) (e *Error, bytes int) {
 			return &Error{Op: r.op, Target: r.target, Message: "waiting for the rate limiter", Err: err}, 0
 		}
 	}
-	req, e := c.newRequest(ctx, r)
+	creds, e := c.credentials(ctx, r)
 	if e != nil {
 		return e, 0
 	}
-	rep, e := c.exchange(ctx, r, req)
+	req, e := c.newRequest(ctx, r, creds)
+	if e != nil {
+		return e, 0
+	}
+	rep, e := c.exchange(ctx, r, req, creds)
 	if e != nil {
 		return e, 0
 	}
@@ -135,13 +139,41 @@ func (c *Client) attempt(ctx context.Context, r request) (e *Error, bytes int) {
 	return c.classify(ctx, r, rep), len(rep.body)
 }
 
-// newRequest builds the GET request for r, signed with the current
-// credentials and time.
-func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, *Error) {
-	creds, err := c.creds.Credentials()
+// credentials asks the provider for the key to sign r's attempt with. A
+// provider error, an incomplete key, or one that has expired or expires
+// within the margin ends the call: no request is sent with it.
+func (c *Client) credentials(ctx context.Context, r request) (Credentials, *Error) {
+	creds, err := c.creds.Credentials(ctx)
 	if err != nil {
-		return nil, &Error{Op: r.op, Target: r.target, Message: "loading credentials", Err: err}
+		return Credentials{}, &Error{Op: r.op, Target: r.target, Message: "no usable credentials", Err: err, noCreds: true}
 	}
+	if !creds.Valid() {
+		return Credentials{}, &Error{Op: r.op, Target: r.target, Message: "no usable credentials: the provider returned a key without its access key or secret key", noCreds: true}
+	}
+	return creds, c.checkExpiry(r, creds)
+}
+
+// checkExpiry fails r's attempt when creds has expired, or expires within
+// the margin, by the client's clock.
+func (c *Client) checkExpiry(r request, creds Credentials) *Error {
+	exp := creds.Expires()
+	if exp.IsZero() {
+		return nil
+	}
+	now := c.now()
+	if now.Before(exp.Add(-c.margin)) {
+		return nil
+	}
+	msg := fmt.Sprintf("no usable credentials: the temporary key expired at %s", exp.UTC().Format(time.RFC3339))
+	if now.Before(exp) {
+		msg = fmt.Sprintf("no usable credentials: the temporary key expires at %s, within %v", exp.UTC().Format(time.RFC3339), c.margin)
+	}
+	return &Error{Op: r.op, Target: r.target, Message: msg, noCreds: true}
+}
+
+// newRequest builds the GET request for r, signed with creds and the
+// current time.
+func (c *Client) newRequest(ctx context.Context, r request, creds Credentials) (*http.Request, *Error) {
 	path := c.base.EscapedPath() + "/api/v1" + r.path
 	uri := path
 	if r.query != "" {
@@ -176,8 +208,9 @@ type reply struct {
 // exchange sends req and reads the answer's body into a pooled buffer,
 // holding the gate (when set) from just before sending until the body has
 // been read, and reports the request to the Observer. An *Error means that
-// no answer arrived.
-func (c *Client) exchange(ctx context.Context, r request, req *http.Request) (reply, *Error) {
+// no answer arrived. A key that expired while the request waited for the
+// gate ends it unsent.
+func (c *Client) exchange(ctx context.Context, r request, req *http.Request, creds Credentials) (reply, *Error) {
 	release := func() {}
 	if g := c.gate; g != nil {
 		if err := g.Acquire(ctx); err != nil {
@@ -191,6 +224,9 @@ func (c *Client) exchange(ctx context.Context, r request, req *http.Request) (re
 			}
 		}
 		defer release()
+		if e := c.checkExpiry(r, creds); e != nil {
+			return reply{}, e
+		}
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)

@@ -64,11 +64,14 @@ func TestCredentialsErrorNotRetried(t *testing.T) {
 	c := &Client{core: &core{attempts: 5, boffBase: time.Millisecond, boffMax: time.Millisecond, obs: nopObserver{}}}
 	waits := 0
 	c.lim = limiterFunc(func(context.Context) error { waits++; return nil })
-	c.creds = credsFunc(func() (Credentials, error) { return Credentials{}, errors.New("no keys") })
+	c.creds = credsFunc(func(context.Context) (Credentials, error) { return Credentials{}, errors.New("no keys") })
 	err := c.do(context.Background(), request{op: OpGetWorkspace, target: "workspace=ws"})
 	e, ok := AsError(err)
-	if !ok || waits != 1 || e.Retryable || e.Attempts != 1 || e.Error() != "get_workspace workspace=ws: loading credentials: no keys" {
+	if !ok || waits != 1 || e.Retryable || e.Attempts != 1 || e.Error() != "get_workspace workspace=ws: no usable credentials: no keys" {
 		t.Fatalf("err = %v after %d limiter waits", err, waits)
+	}
+	if r := ReasonOf(err); r != ReasonCredentials {
+		t.Errorf("ReasonOf = %q, want %q", r, ReasonCredentials)
 	}
 }
 
@@ -77,6 +80,6 @@ type limiterFunc func(context.Context) error
 func (f limiterFunc) Wait(ctx context.Context) error { return f(ctx) }
 func (f limiterFunc) Throttled()                     {}
 
-type credsFunc func() (Credentials, error)
+type credsFunc func(context.Context) (Credentials, error)
 
-func (f credsFunc) Credentials() (Credentials, error) { return f() }
+func (f credsFunc) Credentials(ctx context.Context) (Credentials, error) { return f(ctx) }

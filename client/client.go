@@ -95,8 +95,12 @@ type Config struct {
 	// to share connections need not share a Transport: make them from one
 	// Client with Gated or WithLimiter.
 	Transport http.RoundTripper
-	// Now replaces time.Now for request timestamps (tests).
+	// Now replaces time.Now for request timestamps and for the expiry of
+	// temporary keys (tests).
 	Now func() time.Time
+	// ExpiryMargin: a temporary key that expires within it is not used;
+	// 0 means ExpiryMargin.
+	ExpiryMargin time.Duration
 }
 
 // Client calls the Media Intelligence API. It is safe for concurrent use.
@@ -125,6 +129,7 @@ type core struct {
 	obs      Observer
 	http     *http.Client
 	now      func() time.Time
+	margin   time.Duration
 
 	bufs     sync.Pool // *[]byte response bodies
 	decoders sync.Pool // *assetjson.Decoder
@@ -198,6 +203,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ExpiryMargin < 0 {
+		return cfg, fmt.Errorf("client: negative expiry margin %v", cfg.ExpiryMargin)
+	}
+	if cfg.ExpiryMargin == 0 {
+		cfg.ExpiryMargin = ExpiryMargin
+	}
 	if cfg.Transport == nil {
 		cfg.Transport = NewTransport(0)
 	}
@@ -219,6 +230,7 @@ func newCore(cfg Config, base *url.URL) *core {
 		ua:       cfg.UserAgent,
 		obs:      cfg.Observer,
 		now:      cfg.Now,
+		margin:   cfg.ExpiryMargin,
 		http: &http.Client{Transport: cfg.Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect would carry our signature elsewhere
 		}},

@@ -1,19 +1,22 @@
 package client
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
-	"sync"
 	"time"
 )
 
-// Credentials is an NCP API key pair. Its String, GoString, Format and
-// LogValue methods never show the secret key, so a Credentials value can
-// be logged or printed by mistake without leaking it.
+// ExpiryMargin is how long before its expiry a temporary key stops being
+// used (Config.ExpiryMargin): a request signed with it must reach the
+// gateway while the key is still valid there.
+const ExpiryMargin = 10 * time.Second
+
+// Credentials is an NCP API key pair, and when it is a temporary key, the
+// time it expires. Its String, GoString, Format and LogValue methods never
+// show the secret key, so a Credentials value can be logged or printed by
+// mistake without leaking it.
 type Credentials struct {
 	accessKey string
 	// secretKey is behind a pointer so that fmt, printing a struct that
@@ -21,12 +24,22 @@ type Credentials struct {
 	// Client), shows an address and not the secret: fmt does not call
 	// Format on values reached through unexported fields.
 	secretKey *string
+	expires   time.Time
 }
 
 // NewCredentials returns the key pair; both parts are trimmed of white space.
+// The key does not expire.
 func NewCredentials(accessKey, secretKey string) Credentials {
 	sk := strings.TrimSpace(secretKey)
 	return Credentials{accessKey: strings.TrimSpace(accessKey), secretKey: &sk}
+}
+
+// NewTemporaryCredentials returns a key pair that expires at expires (the
+// zero time: never), such as a server role's key.
+func NewTemporaryCredentials(accessKey, secretKey string, expires time.Time) Credentials {
+	c := NewCredentials(accessKey, secretKey)
+	c.expires = expires
+	return c
 }
 
 func (c Credentials) secret() string {
@@ -39,7 +52,10 @@ func (c Credentials) secret() string {
 // AccessKey returns the access key ID (not a secret: it is sent in a header).
 func (c Credentials) AccessKey() string { return c.accessKey }
 
-// Valid reports whether both parts are set.
+// Expires returns when the key expires; the zero time means never.
+func (c Credentials) Expires() time.Time { return c.expires }
+
+// Valid reports whether both parts are set. It says nothing of expiry.
 func (c Credentials) Valid() bool { return c.accessKey != "" && c.secret() != "" }
 
 func (c Credentials) sign(method, requestURI string, tsMillis int64) string {
@@ -47,10 +63,14 @@ func (c Credentials) sign(method, requestURI string, tsMillis int64) string {
 }
 
 func (c Credentials) redacted() string {
+	secret := "<redacted>"
 	if c.secret() == "" {
-		return fmt.Sprintf("Credentials{AccessKey: %q, SecretKey: <unset>}", c.accessKey)
+		secret = "<unset>"
 	}
-	return fmt.Sprintf("Credentials{AccessKey: %q, SecretKey: <redacted>}", c.accessKey)
+	if c.expires.IsZero() {
+		return fmt.Sprintf("Credentials{AccessKey: %q, SecretKey: %s}", c.accessKey, secret)
+	}
+	return fmt.Sprintf("Credentials{AccessKey: %q, SecretKey: %s, Expires: %s}", c.accessKey, secret, c.expires.UTC().Format(time.RFC3339))
 }
 
 // String implements fmt.Stringer without the secret.
@@ -71,13 +91,18 @@ func (c Credentials) Format(f fmt.State, verb rune) {
 
 // LogValue implements slog.LogValuer without the secret.
 func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("access_key", c.accessKey), slog.String("secret_key", "<redacted>"))
+	attrs := []slog.Attr{slog.String("access_key", c.accessKey), slog.String("secret_key", "<redacted>")}
+	if !c.expires.IsZero() {
+		attrs = append(attrs, slog.Time("expires", c.expires))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // CredentialsProvider returns the credentials to sign the next request with.
-// It is called once per attempt, so a provider may rotate keys.
+// It is called once per attempt, within the call's ctx, so a provider may
+// rotate keys, or fetch one.
 type CredentialsProvider interface {
-	Credentials() (Credentials, error)
+	Credentials(ctx context.Context) (Credentials, error)
 }
 
 // Static returns a provider that always returns c.
@@ -85,113 +110,4 @@ func Static(c Credentials) CredentialsProvider { return staticProvider{c} }
 
 type staticProvider struct{ c Credentials }
 
-func (s staticProvider) Credentials() (Credentials, error) { return s.c, nil }
-
-// FileCredentials reads the access key and the secret key from two files and
-// reads them again when either file changes (size or modification time), so
-// keys can be rotated without a restart. Checks are at most once per
-// CheckInterval.
-type FileCredentials struct {
-	AccessKeyFile string
-	SecretKeyFile string
-	// CheckInterval bounds how often the files are stat'ed; 0 means 1 s.
-	CheckInterval time.Duration
-
-	mu        sync.Mutex
-	cur       Credentials
-	stamp     [2]fileStamp
-	lastCheck time.Time
-	loaded    bool
-}
-
-type fileStamp struct {
-	size  int64
-	mtime time.Time
-}
-
-// Credentials implements CredentialsProvider.
-func (f *FileCredentials) Credentials() (Credentials, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	interval := f.CheckInterval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	now := time.Now()
-	if f.loaded && now.Sub(f.lastCheck) < interval {
-		return f.cur, nil
-	}
-	f.lastCheck = now
-	var stamps [2]fileStamp
-	for i, p := range []string{f.AccessKeyFile, f.SecretKeyFile} {
-		st, err := os.Stat(p)
-		if err != nil {
-			if f.loaded {
-				// Keep the keys we have: a rotation may be replacing the file.
-				return f.cur, nil
-			}
-			return Credentials{}, fmt.Errorf("credentials file: %w", err)
-		}
-		stamps[i] = fileStamp{st.Size(), st.ModTime()}
-	}
-	if f.loaded && stamps == f.stamp {
-		return f.cur, nil
-	}
-	c, err := LoadCredentialsFiles(f.AccessKeyFile, f.SecretKeyFile)
-	if err != nil {
-		if f.loaded {
-			return f.cur, nil
-		}
-		return Credentials{}, err
-	}
-	f.cur, f.stamp, f.loaded = c, stamps, true
-	return c, nil
-}
-
-// LoadCredentialsFiles reads a key pair from two files (surrounding white
-// space ignored). The error names the file, never its content.
-func LoadCredentialsFiles(accessKeyFile, secretKeyFile string) (Credentials, error) {
-	ak, err := os.ReadFile(accessKeyFile) //nolint:gosec // G304: the operator names the file (--ncp.access-key-file)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("reading access key file: %w", err)
-	}
-	sk, err := os.ReadFile(secretKeyFile) //nolint:gosec // G304: the operator names the file (--ncp.secret-key-file)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("reading secret key file: %w", err)
-	}
-	c := NewCredentials(string(bytes.TrimSpace(ak)), string(bytes.TrimSpace(sk)))
-	if c.accessKey == "" {
-		return Credentials{}, fmt.Errorf("access key file %s is empty", accessKeyFile)
-	}
-	if c.secret() == "" {
-		return Credentials{}, fmt.Errorf("secret key file %s is empty", secretKeyFile)
-	}
-	return c, nil
-}
-
-// ErrNoCredentials is returned by CredentialsFromEnv when a key is missing.
-var ErrNoCredentials = errors.New("no NCP credentials")
-
-// CredentialsFromEnv reads NCLOUD_ACCESS_KEY (or NCLOUD_ACCESS_KEY_ID) and
-// NCLOUD_SECRET_KEY (or NCLOUD_SECRET_ACCESS_KEY) through getenv.
-func CredentialsFromEnv(getenv func(string) string) (Credentials, error) {
-	first := func(names ...string) string {
-		for _, n := range names {
-			if v := strings.TrimSpace(getenv(n)); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	ak := first("NCLOUD_ACCESS_KEY", "NCLOUD_ACCESS_KEY_ID")
-	sk := first("NCLOUD_SECRET_KEY", "NCLOUD_SECRET_ACCESS_KEY")
-	switch {
-	case ak == "" && sk == "":
-		return Credentials{}, fmt.Errorf("%w: set NCLOUD_ACCESS_KEY and NCLOUD_SECRET_KEY, or use the key file flags", ErrNoCredentials)
-	case ak == "":
-		return Credentials{}, fmt.Errorf("%w: NCLOUD_ACCESS_KEY (or NCLOUD_ACCESS_KEY_ID) is not set", ErrNoCredentials)
-	case sk == "":
-		return Credentials{}, fmt.Errorf("%w: NCLOUD_SECRET_KEY (or NCLOUD_SECRET_ACCESS_KEY) is not set", ErrNoCredentials)
-	}
-	return NewCredentials(ak, sk), nil
-}
+func (s staticProvider) Credentials(context.Context) (Credentials, error) { return s.c, nil }

@@ -5,12 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,12 +32,7 @@ func TestCredentialsNeverPrintSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := &client.FileCredentials{AccessKeyFile: "ak", SecretKeyFile: "sk"}
-	dir := t.TempDir()
-	fc.AccessKeyFile, fc.SecretKeyFile = writeKeys(t, dir, testAccessKey, testSecretKey)
-	if _, err := fc.Credentials(); err != nil {
-		t.Fatal(err)
-	}
+	temp := client.NewTemporaryCredentials(testAccessKey, testSecretKey, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 
 	values := map[string]any{
 		"value":            creds,
@@ -48,7 +40,8 @@ func TestCredentialsNeverPrintSecret(t *testing.T) {
 		"static provider":  client.Static(creds),
 		"config":           cfg,
 		"client":           c,
-		"file provider":    fc,
+		"temporary":        temp,
+		"temporary static": client.Static(temp),
 		"slice":            []client.Credentials{creds},
 		"struct field":     struct{ C client.Credentials }{creds},
 		"unexported field": struct{ c client.Credentials }{creds},
@@ -124,235 +117,128 @@ func TestUnauthorizedErrorHasNoSecret(t *testing.T) {
 	}
 }
 
-func TestCredentialsFromEnv(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		ak, sk  string
-		wantErr []string // substrings of the error; nil means success
-	}{
-		{name: "main names", env: map[string]string{"NCLOUD_ACCESS_KEY": "a1", "NCLOUD_SECRET_KEY": "s1"}, ak: "a1", sk: "s1"},
-		{name: "aliases", env: map[string]string{"NCLOUD_ACCESS_KEY_ID": "a2", "NCLOUD_SECRET_ACCESS_KEY": "s2"}, ak: "a2", sk: "s2"},
-		{name: "main names win", env: map[string]string{"NCLOUD_ACCESS_KEY": "a1", "NCLOUD_ACCESS_KEY_ID": "a2", "NCLOUD_SECRET_KEY": "s1", "NCLOUD_SECRET_ACCESS_KEY": "s2"}, ak: "a1", sk: "s1"},
-		{name: "blank main name falls back to alias", env: map[string]string{"NCLOUD_ACCESS_KEY": "  ", "NCLOUD_ACCESS_KEY_ID": " a2 ", "NCLOUD_SECRET_KEY": "s1"}, ak: "a2", sk: "s1"},
-		{name: "nothing", env: map[string]string{}, wantErr: []string{"NCLOUD_ACCESS_KEY and NCLOUD_SECRET_KEY", "key file"}},
-		{name: "no access key", env: map[string]string{"NCLOUD_SECRET_KEY": "s1"}, wantErr: []string{"NCLOUD_ACCESS_KEY (or NCLOUD_ACCESS_KEY_ID) is not set"}},
-		{name: "no secret key", env: map[string]string{"NCLOUD_ACCESS_KEY_ID": "a1"}, wantErr: []string{"NCLOUD_SECRET_KEY (or NCLOUD_SECRET_ACCESS_KEY) is not set"}},
+func TestTemporaryCredentials(t *testing.T) {
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("KST", 9*3600))
+	c := client.NewTemporaryCredentials(" "+testAccessKey, testSecretKey+"\n", exp)
+	if !c.Valid() || c.AccessKey() != testAccessKey || !c.Expires().Equal(exp) {
+		t.Fatalf("NewTemporaryCredentials: valid=%v access key %q expires %v", c.Valid(), c.AccessKey(), c.Expires())
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := client.CredentialsFromEnv(func(k string) string { return tt.env[k] })
-			if tt.wantErr != nil {
-				if !errors.Is(err, client.ErrNoCredentials) {
-					t.Fatalf("err = %v, want ErrNoCredentials", err)
-				}
-				for _, w := range tt.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("err %q does not say %q", err, w)
-					}
+	if !client.NewCredentials("a", "b").Expires().IsZero() {
+		t.Error("NewCredentials has an expiry")
+	}
+	want := `Credentials{AccessKey: "` + testAccessKey + `", SecretKey: <redacted>, Expires: 2030-01-01T18:04:05Z}`
+	if got := fmt.Sprintf("%v", c); got != want {
+		t.Errorf("%%v = %s, want %s", got, want)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "c", c)
+	if !strings.Contains(buf.String(), `"expires":"2030-01-02T03:04:05+09:00"`) || strings.Contains(buf.String(), testSecretKey) {
+		t.Errorf("JSON log of temporary credentials: %s", buf.String())
+	}
+}
+
+// TestClientRefusesUnusableKeys: a provider error, an incomplete key, or a
+// key that has expired or expires within the margin fails the call with
+// reason credentials, before any request is sent, and is not retried.
+func TestClientRefusesUnusableKeys(t *testing.T) {
+	now := time.Now()
+	temp := func(d time.Duration) client.Credentials {
+		return client.NewTemporaryCredentials(mitest.DefaultAccessKey, mitest.DefaultSecretKey, now.Add(d))
+	}
+	for _, tc := range []struct {
+		name     string
+		creds    client.Credentials
+		err      error
+		margin   time.Duration
+		wantText string // "" for success
+	}{
+		{name: "permanent key", creds: client.NewCredentials(mitest.DefaultAccessKey, mitest.DefaultSecretKey)},
+		{name: "valid temporary key", creds: temp(time.Minute)},
+		{name: "just outside the margin", creds: temp(client.ExpiryMargin + time.Second)},
+		{name: "within the margin", creds: temp(client.ExpiryMargin - time.Second), wantText: "expires at " + now.Add(client.ExpiryMargin-time.Second).UTC().Format(time.RFC3339) + ", within 10s"},
+		{name: "within a wider margin", creds: temp(time.Minute), margin: 2 * time.Minute, wantText: "within 2m0s"},
+		{name: "a narrower margin", creds: temp(5 * time.Second), margin: time.Second},
+		{name: "expired", creds: temp(-time.Second), wantText: "the temporary key expired at"},
+		{name: "no secret", creds: client.NewCredentials(mitest.DefaultAccessKey, ""), wantText: "without its access key or secret key"},
+		{name: "zero value", creds: client.Credentials{}, wantText: "without its access key or secret key"},
+		{name: "provider error", err: errors.New("metadata service: connection refused"), wantText: "no usable credentials: metadata service: connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, testInventory())
+			var gotCtx context.Context
+			c := newClient(t, s.URL, func(cfg *client.Config) {
+				cfg.Now = func() time.Time { return now }
+				cfg.ExpiryMargin = tc.margin
+				cfg.Credentials = providerFunc(func(ctx context.Context) (client.Credentials, error) {
+					gotCtx = ctx
+					return tc.creds, tc.err
+				})
+			})
+			type key struct{}
+			ctx := context.WithValue(context.Background(), key{}, "call")
+			_, err := c.GetWorkspace(ctx, "alpha")
+			if gotCtx == nil || gotCtx.Value(key{}) != "call" {
+				t.Error("the provider was not given the call's context")
+			}
+			if tc.wantText == "" {
+				if err != nil {
+					t.Fatalf("err = %v", err)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
+			e, ok := client.AsError(err)
+			if !ok || e.Op != client.OpGetWorkspace || e.Retryable || e.Attempts != 1 || e.StatusCode != 0 {
+				t.Fatalf("err = %#v, want a non-retried *Error of get_workspace without a status", err)
 			}
-			if c.AccessKey() != tt.ak {
-				t.Errorf("access key %q, want %q", c.AccessKey(), tt.ak)
+			if r := client.ReasonOf(err); r != client.ReasonCredentials {
+				t.Errorf("ReasonOf = %q, want %q", r, client.ReasonCredentials)
 			}
-			if signWith(c) != signedX(tt.ak, tt.sk) {
-				t.Errorf("credentials do not sign with secret %q", tt.sk)
+			if !strings.Contains(err.Error(), tc.wantText) || !strings.Contains(err.Error(), "no usable credentials") {
+				t.Errorf("err %q does not say %q", err, tc.wantText)
 			}
-		})
-	}
-}
-
-// signWith returns the signature the client sends with c for GET
-// /api/v1/workspaces/xyz at time 1 ms; signedX is the expected one.
-func signWith(c client.Credentials) string {
-	var got string
-	cl, err := client.New(client.Config{
-		BaseURL:     "http://example.invalid",
-		Credentials: client.Static(c),
-		MaxAttempts: 1,
-		Now:         func() time.Time { return time.UnixMilli(1) },
-		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			got = r.Header.Get(client.HeaderSignature)
-			return nil, errors.New("not sent")
-		}),
-	})
-	if err != nil {
-		return err.Error()
-	}
-	_, _ = cl.GetWorkspace(context.Background(), "xyz")
-	return got
-}
-
-func signedX(ak, sk string) string { return client.Sign("GET", "/api/v1/workspaces/xyz", 1, ak, sk) }
-
-func writeKeys(t *testing.T, dir, ak, sk string) (string, string) {
-	t.Helper()
-	akf, skf := filepath.Join(dir, "access_key"), filepath.Join(dir, "secret_key")
-	if err := os.WriteFile(akf, []byte(ak+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(skf, []byte(sk+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return akf, skf
-}
-
-func TestLoadCredentialsFiles(t *testing.T) {
-	dir := t.TempDir()
-	akf, skf := writeKeys(t, dir, "  "+testAccessKey, testSecretKey+"\n\n")
-	emptyf := filepath.Join(dir, "empty")
-	if err := os.WriteFile(emptyf, []byte(" \n\t"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	missing := filepath.Join(dir, "missing")
-
-	c, err := client.LoadCredentialsFiles(akf, skf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.AccessKey() != testAccessKey || !c.Valid() {
-		t.Errorf("loaded %v", c)
-	}
-
-	tests := []struct {
-		name     string
-		ak, sk   string
-		want     string
-		notFound bool
-	}{
-		{"access key file missing", missing, skf, "reading access key file", true},
-		{"secret key file missing", akf, missing, "reading secret key file", true},
-		{"access key file empty", emptyf, skf, "access key file " + emptyf + " is empty", false},
-		{"secret key file empty", akf, emptyf, "secret key file " + emptyf + " is empty", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := client.LoadCredentialsFiles(tt.ak, tt.sk)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want it to say %q", err, tt.want)
-			}
-			if tt.notFound && !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("err = %v, want it to wrap fs.ErrNotExist", err)
-			}
-			if strings.Contains(err.Error(), testSecretKey) || strings.Contains(err.Error(), testAccessKey) {
-				t.Errorf("err %q shows a key", err)
-			}
-		})
-	}
-}
-
-func TestFileCredentialsRotation(t *testing.T) {
-	dir := t.TempDir()
-	akf, skf := writeKeys(t, dir, "ak-one", "sk-one")
-	fc := &client.FileCredentials{AccessKeyFile: akf, SecretKeyFile: skf, CheckInterval: time.Millisecond}
-
-	get := func() client.Credentials {
-		t.Helper()
-		c, err := fc.Credentials()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	if c := get(); c.AccessKey() != "ak-one" || signWith(c) != signedX("ak-one", "sk-one") {
-		t.Fatalf("first load: %v", c)
-	}
-
-	// Rotate: new content of another size and a later mtime.
-	time.Sleep(2 * time.Millisecond)
-	writeKeys(t, dir, "ak-two-longer", "sk-two-longer")
-	later := time.Now().Add(time.Second)
-	_ = os.Chtimes(akf, later, later)
-	_ = os.Chtimes(skf, later, later)
-	if c := get(); c.AccessKey() != "ak-two-longer" || signWith(c) != signedX("ak-two-longer", "sk-two-longer") {
-		t.Fatalf("after rotation: %v", c)
-	}
-
-	// Only the secret changes, same size, different mtime.
-	time.Sleep(2 * time.Millisecond)
-	if err := os.WriteFile(skf, []byte("sk-two-LONGER\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	later = later.Add(time.Second)
-	_ = os.Chtimes(skf, later, later)
-	if c := get(); signWith(c) != signedX("ak-two-longer", "sk-two-LONGER") {
-		t.Fatalf("after secret rotation the old secret is still used")
-	}
-
-	// The secret file disappears during a rotation: keep the keys.
-	if err := os.Remove(skf); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Millisecond)
-	if c := get(); c.AccessKey() != "ak-two-longer" || signWith(c) != signedX("ak-two-longer", "sk-two-LONGER") {
-		t.Fatalf("with the secret file gone: %v", c)
-	}
-	// It comes back empty (half-written): keep the keys.
-	if err := os.WriteFile(skf, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Millisecond)
-	if c := get(); signWith(c) != signedX("ak-two-longer", "sk-two-LONGER") {
-		t.Fatalf("with an empty secret file the keys were replaced")
-	}
-	// And then complete.
-	if err := os.WriteFile(skf, []byte("sk-three"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Millisecond)
-	if c := get(); signWith(c) != signedX("ak-two-longer", "sk-three") {
-		t.Fatalf("the completed secret file was not read")
-	}
-}
-
-func TestFileCredentialsCheckInterval(t *testing.T) {
-	dir := t.TempDir()
-	akf, skf := writeKeys(t, dir, "ak-one", "sk-one")
-	fc := &client.FileCredentials{AccessKeyFile: akf, SecretKeyFile: skf} // default 1 s
-	if c, err := fc.Credentials(); err != nil || c.AccessKey() != "ak-one" {
-		t.Fatalf("first load: %v %v", c, err)
-	}
-	writeKeys(t, dir, "ak-two-longer", "sk-two-longer")
-	if c, _ := fc.Credentials(); c.AccessKey() != "ak-one" {
-		t.Errorf("files were read again within the check interval: %v", c)
-	}
-}
-
-func TestFileCredentialsMissingAtStart(t *testing.T) {
-	dir := t.TempDir()
-	akf, skf := writeKeys(t, dir, "ak", "sk")
-	for _, tt := range []struct {
-		name string
-		fc   *client.FileCredentials
-		want string
-	}{
-		{"missing access key file", &client.FileCredentials{AccessKeyFile: filepath.Join(dir, "nope"), SecretKeyFile: skf}, "credentials file"},
-		{"missing secret key file", &client.FileCredentials{AccessKeyFile: akf, SecretKeyFile: filepath.Join(dir, "nope")}, "credentials file"},
-		{"empty secret key file", &client.FileCredentials{AccessKeyFile: akf, SecretKeyFile: func() string {
-			p := filepath.Join(dir, "empty")
-			_ = os.WriteFile(p, nil, 0o600)
-			return p
-		}()}, "is empty"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.fc.Credentials()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
-			// A client with this provider fails without sending anything.
-			s := newServer(t, testInventory())
-			c := newClient(t, s.URL, func(cfg *client.Config) { cfg.Credentials = tt.fc })
-			_, err = c.GetWorkspace(context.Background(), "alpha")
-			if e, ok := client.AsError(err); !ok || !strings.Contains(e.Error(), "loading credentials") {
-				t.Errorf("GetWorkspace err = %v, want a loading credentials error", err)
+			if strings.Contains(err.Error(), mitest.DefaultSecretKey) {
+				t.Errorf("err %q shows the secret", err)
 			}
 			if n := s.TotalRequests(); n != 0 {
-				t.Errorf("%d requests sent without credentials", n)
+				t.Errorf("%d requests sent without a usable key", n)
 			}
 		})
 	}
+	if _, err := client.New(client.Config{Credentials: client.Static(temp(time.Hour)), ExpiryMargin: -time.Second}); err == nil || !strings.Contains(err.Error(), "negative expiry margin") {
+		t.Errorf("New with a negative margin: %v", err)
+	}
 }
+
+// TestKeyExpiresWhileWaitingForTheGate: the key is checked again once the
+// request holds its slot, so a wait for the gate cannot send an expired key.
+func TestKeyExpiresWhileWaitingForTheGate(t *testing.T) {
+	s := newServer(t, testInventory())
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c := newClient(t, s.URL, func(cfg *client.Config) {
+		cfg.Now = clock
+		cfg.Credentials = client.Static(client.NewTemporaryCredentials(mitest.DefaultAccessKey, mitest.DefaultSecretKey, now.Add(time.Minute)))
+	}).Gated(gateFunc(func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(55 * time.Second) // the wait for a slot takes most of the key's life
+		return nil
+	}))
+	_, err := c.GetWorkspace(context.Background(), "alpha")
+	if client.ReasonOf(err) != client.ReasonCredentials || !strings.Contains(fmt.Sprint(err), "within 10s") {
+		t.Fatalf("err = %v, want a credentials error for a key expiring within the margin", err)
+	}
+	if n := s.TotalRequests(); n != 0 {
+		t.Errorf("%d requests sent with a key that expired while waiting", n)
+	}
+}
+
+type providerFunc func(context.Context) (client.Credentials, error)
+
+func (f providerFunc) Credentials(ctx context.Context) (client.Credentials, error) { return f(ctx) }
+
+type gateFunc func(context.Context) error
+
+func (f gateFunc) Acquire(ctx context.Context) error { return f(ctx) }
+func (f gateFunc) Release()                          {}

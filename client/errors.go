@@ -36,6 +36,7 @@ type Error struct {
 	Err error
 
 	retryAfter time.Duration // from a Retry-After header, for the next attempt
+	noCreds    bool          // no usable key: nothing was sent (ReasonCredentials)
 }
 
 // Error says what failed in one line: the operation and target, the

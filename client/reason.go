@@ -13,8 +13,9 @@ import (
 // derives it from an error.
 type Reason string
 
-// The reasons. The HTTP status decides first: an HTML 502 page from a
-// proxy is a server error, not a bad response.
+// The reasons. A call that sent nothing for want of a key is
+// ReasonCredentials; otherwise the HTTP status decides first: an HTML 502
+// page from a proxy is a server error, not a bad response.
 const (
 	// ReasonUnauthenticated: 401 (gateway code 200): a wrong key, or a
 	// clock more than 5 minutes off.
@@ -39,14 +40,20 @@ const (
 	// does not decode (empty, truncated, HTML), an error code in a
 	// success envelope, a wrong pageNo, a body over the size cap.
 	ReasonBadResponse Reason = "bad_response"
-	// ReasonOther: anything else (another 4xx, a refused input, the
-	// credentials, a cancelled call).
+	// ReasonCredentials: no usable key, so nothing was sent: the
+	// credentials provider failed (an unreadable key file, a configure
+	// file without the profile or a key, a metadata service that did not
+	// hand out a key), or the key has expired or expires within the
+	// margin (Config.ExpiryMargin).
+	ReasonCredentials Reason = "credentials"
+	// ReasonOther: anything else (another 4xx, a refused input, a
+	// cancelled call).
 	ReasonOther Reason = "other"
 )
 
 // Reasons lists every Reason, for pre-initialising metrics.
 var Reasons = []Reason{ReasonUnauthenticated, ReasonForbidden, ReasonNotFound, ReasonThrottled, ReasonServerError,
-	ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonOther}
+	ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonCredentials, ReasonOther}
 
 // ReasonOf says why err failed a call ("" for nil). It reads the *Error
 // the client returns, also when wrapped, and the context and network
@@ -56,7 +63,10 @@ func ReasonOf(err error) Reason {
 		return ""
 	}
 	var e *Error
-	if !errors.As(err, &e) || e.StatusCode == 0 {
+	if errors.As(err, &e) && e.noCreds {
+		return ReasonCredentials
+	}
+	if e == nil || e.StatusCode == 0 {
 		return transportReason(err)
 	}
 	switch s := e.StatusCode; {

@@ -52,7 +52,10 @@ func TestReasonOf(t *testing.T) {
 		{"wrapped by the scrape", fmt.Errorf("not finished by the scrape deadline: %w", &Error{Err: context.DeadlineExceeded}), ReasonTimeout},
 		{"cancelled", &Error{Message: "request failed", Err: context.Canceled}, ReasonOther},
 		{"invalid input", &Error{Message: `invalid workspace name "X"`}, ReasonOther},
-		{"credentials", &Error{Message: "loading credentials", Err: os.ErrNotExist}, ReasonOther},
+		{"credentials", &Error{Message: "no usable credentials", Err: os.ErrNotExist, noCreds: true}, ReasonCredentials},
+		{"credentials cut by the deadline", &Error{Message: "no usable credentials", Err: context.DeadlineExceeded, noCreds: true}, ReasonCredentials},
+		{"credentials wrapped", fmt.Errorf("project 3: %w", &Error{Message: "no usable credentials", noCreds: true}), ReasonCredentials},
+		{"a bare provider error", os.ErrNotExist, ReasonOther},
 		{"bare deadline", context.DeadlineExceeded, ReasonTimeout},
 	} {
 		if got := ReasonOf(tc.err); got != tc.want {
@@ -66,3 +69,24 @@ type timeoutErr struct{}
 func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
+
+// TestReasons: each reason once, other last, so metrics pre-initialised
+// from Reasons cover every value ReasonOf returns.
+func TestReasons(t *testing.T) {
+	seen := map[Reason]bool{}
+	for _, r := range Reasons {
+		if r == "" || seen[r] {
+			t.Errorf("reason %q empty or listed twice", r)
+		}
+		seen[r] = true
+	}
+	if Reasons[len(Reasons)-1] != ReasonOther {
+		t.Errorf("Reasons ends with %q, want %q", Reasons[len(Reasons)-1], ReasonOther)
+	}
+	for _, r := range []Reason{ReasonUnauthenticated, ReasonForbidden, ReasonNotFound, ReasonThrottled, ReasonServerError,
+		ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonCredentials, ReasonOther} {
+		if !seen[r] {
+			t.Errorf("Reasons lacks %q", r)
+		}
+	}
+}

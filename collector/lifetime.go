@@ -38,7 +38,7 @@ func NewAPIMetrics(reg prometheus.Registerer) *APIMetrics {
 		}, []string{"operation"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "api_request_failures_total",
-			Help: "Calls to the Media Intelligence API that failed after their retries, by operation and reason (unauthenticated, forbidden, not_found, throttled, server_error, timeout, network, bad_response, other).",
+			Help: "Calls to the Media Intelligence API that failed after their retries, by operation and reason (unauthenticated, forbidden, not_found, throttled, server_error, timeout, network, bad_response, credentials, other).",
 		}, []string{"operation", "reason"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.retries, m.failures)

@@ -505,7 +505,7 @@ label_replace(max by (workspace, reason) (ncp_mediaintel_workspace_scrape_failur
 or
 label_replace(max by (instance, reason) (ncp_mediaintel_discovery_failure), "scope", "discovery", "", "")`
 	tbl := table.NewPanelBuilder().Title("Failing now").
-		Description("What failed in the last scrape, and why: projects whose asset listing failed, workspaces whose project list failed, exporters whose discovery failed (the reason label of ncp_mediaintel_project_scrape_failure, _workspace_scrape_failure and _discovery_failure). Reasons: unauthenticated (key or clock), forbidden (IAM permission), not_found, throttled, server_error (5xx), timeout, network, bad_response, other; docs/runbook.md says what fixes each. Empty when all is well.").
+		Description("What failed in the last scrape, and why: projects whose asset listing failed, workspaces whose project list failed, exporters whose discovery failed (the reason label of ncp_mediaintel_project_scrape_failure, _workspace_scrape_failure and _discovery_failure). Reasons: unauthenticated (key or clock), forbidden (IAM permission), not_found, throttled, server_error (5xx), timeout, network, bad_response, credentials (no usable key), other; docs/runbook.md says what fixes each. Empty when all is well.").
 		Datasource(datasource()).Height(8).Span(24).Unit(units.Short).
 		WithTarget(qt(failing, "A")).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -19,31 +18,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// inCI reports whether the tests run in CI, where a missing tool is a failure
-// rather than a reason to skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// missingTool skips the test, or fails it in CI (CI=true), where .ci/run
-// installs the tools and their absence is a failure.
-func missingTool(t *testing.T, msg string) {
-	t.Helper()
-	if inCI() {
-		t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-	}
-	t.Skip(msg + "; skipping because CI is not \"true\"")
-}
-
-// requireTool returns the path of the first of names found on PATH or as an
-// absolute path; when none is found, see missingTool.
+// requireTool returns the path of the first of names on PATH; when none is
+// there, the test is skipped, or failed under .ci/run (see
+// testutil.RequireTool).
 func requireTool(t *testing.T, names ...string) string {
 	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	missingTool(t, "none of "+strings.Join(names, ", ")+" found on PATH (Debian: apt-get install prometheus prometheus-alertmanager; .ci/run does this)")
-	return ""
+	return testutil.RequireTool(t, names...)
 }
 
 // prometheusBinsEnv lists the Prometheus servers to test against, separated
@@ -93,16 +73,17 @@ func releaseVersion(t *testing.T, bin string) string {
 }
 
 // prometheusReleases returns the Prometheus releases the tests run against:
-// those of MEDIAINTEL_PROMETHEUS_BINS, else the prometheus on PATH. In CI it
-// must name a 2.x and a 3.x release (users run both); outside CI a missing
-// Prometheus skips the test.
+// those of MEDIAINTEL_PROMETHEUS_BINS, else the prometheus on PATH. When the
+// tools are required (.ci/run: testutil.ToolsRequired) it must name a 2.x
+// and a 3.x release (users run both); otherwise a missing Prometheus skips
+// the test.
 func prometheusReleases(t *testing.T) []promRelease {
 	t.Helper()
 	var bins []string
 	if v := os.Getenv(prometheusBinsEnv); v != "" {
 		bins = filepath.SplitList(v)
-	} else if inCI() {
-		t.Fatalf("%s is not set; CI tests against Prometheus 2.x and 3.x (.ci/run sets it)", prometheusBinsEnv)
+	} else if testutil.ToolsRequired(t) {
+		t.Fatalf("%s is not set, and %s is: CI tests against Prometheus 2.x and 3.x (.ci/run sets both)", prometheusBinsEnv, testutil.RequireToolsEnv)
 	} else {
 		bins = []string{requireTool(t, "prometheus")}
 	}
@@ -123,8 +104,8 @@ func prometheusReleases(t *testing.T) []promRelease {
 		releases = append(releases, r)
 		majors[r.Major()] = true
 	}
-	if inCI() && (!majors[2] || !majors[3]) {
-		t.Fatalf("%s=%q: CI tests against a Prometheus 2.x and a 3.x, found %v", prometheusBinsEnv, os.Getenv(prometheusBinsEnv), releases)
+	if testutil.ToolsRequired(t) && (!majors[2] || !majors[3]) {
+		t.Fatalf("%s=%q: CI (%s set) tests against a Prometheus 2.x and a 3.x, found %v", prometheusBinsEnv, testutil.RequireToolsEnv, os.Getenv(prometheusBinsEnv), releases)
 	}
 	return releases
 }

@@ -75,6 +75,11 @@ func TestReleaseArchives(t *testing.T) {
 			}
 			want = append(want, releasePlatforms[i])
 		}
+		// The archivers deploy/release.sh runs; zip is the one a machine
+		// may lack.
+		for _, tool := range []string{"tar", "gzip", "zip", "sha256sum"} {
+			requireTool(t, tool)
+		}
 		dist = t.TempDir()
 		cmd := exec.Command("bash", append([]string{filepath.Join(root, releaseScriptPath)}, names...)...)
 		cmd.Env = append(os.Environ(), "DIST="+dist)

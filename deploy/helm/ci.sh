@@ -8,12 +8,13 @@
 #
 # Needs Go (PATH or /usr/local/go/bin), the Go module proxy, and Debian's
 # prometheus package (installed here with apt-get when promtool is missing).
-# CI=true (the default here) makes a missing tool a failure, not a skip.
+# MEDIAINTEL_REQUIRE_TOOLS=1 (set here) makes a missing tool a failure, not
+# a skip.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 export PATH="/usr/local/go/bin:$PATH"
-export CI=${CI:-true}
+export MEDIAINTEL_REQUIRE_TOOLS=1
 # The Go of the root go.mod's go line, as in .ci/run (which sets it too).
 GOTOOLCHAIN=${GOTOOLCHAIN:-go$(sed -n 's/^go //p' ../../go.mod)}
 export GOTOOLCHAIN

@@ -2,7 +2,6 @@ package helm
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -13,26 +12,12 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
 
-// inCI reports whether the tests run in CI, where a missing tool is a
-// failure rather than a reason to skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// requireTool returns the path of the first of names found on PATH. When
-// none is, the test is skipped, except in CI (CI=true), where ci.sh installs
-// the tools and their absence is a failure.
+// requireTool returns the path of the first of names on PATH; when none is
+// there, the test is skipped, or failed under .ci/run and ci.sh (see
+// testutil.RequireTool).
 func requireTool(t *testing.T, names ...string) string {
 	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	msg := "none of " + strings.Join(names, ", ") + " found on PATH (Debian: apt-get install prometheus; deploy/helm/ci.sh does this)"
-	if inCI() {
-		t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-	}
-	t.Skip(msg + "; skipping because CI is not \"true\"")
-	return ""
+	return testutil.RequireTool(t, names...)
 }
 
 // prometheusBinsEnv lists Prometheus servers, separated by ":", each with

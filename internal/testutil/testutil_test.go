@@ -18,18 +18,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fakeTB records a Fatalf and ends its goroutine, as testing.T does.
+// fakeTB records a Fatal or a Skip and ends its goroutine, as testing.T
+// does.
 type fakeTB struct {
 	testing.TB
-	mu    sync.Mutex
-	fatal string
+	mu      sync.Mutex
+	fatal   string
+	skipped string
 }
 
 func (f *fakeTB) Helper() {}
 
-func (f *fakeTB) Fatalf(format string, args ...any) {
+func (f *fakeTB) Fatalf(format string, args ...any) { f.Fatal(fmt.Sprintf(format, args...)) }
+
+func (f *fakeTB) Fatal(args ...any) {
 	f.mu.Lock()
-	f.fatal = fmt.Sprintf(format, args...)
+	f.fatal = fmt.Sprint(args...)
+	f.mu.Unlock()
+	runtime.Goexit()
+}
+
+func (f *fakeTB) Skip(args ...any) {
+	f.mu.Lock()
+	f.skipped = fmt.Sprint(args...)
 	f.mu.Unlock()
 	runtime.Goexit()
 }
@@ -37,11 +48,19 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 // run calls fn with a fakeTB in a goroutine of its own and returns what it
 // failed with ("" if it did not).
 func run(fn func(t testing.TB)) string {
+	fatal, _ := runTB(fn)
+	return fatal
+}
+
+// runTB is run that also returns what fn skipped with ("" if it did not).
+func runTB(fn func(t testing.TB)) (fatal, skipped string) {
 	f := &fakeTB{}
 	done := make(chan struct{})
 	go func() { defer close(done); fn(f) }()
 	<-done
-	return f.fatal
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fatal, f.skipped
 }
 
 func TestLockedBuffer(t *testing.T) {

@@ -2,7 +2,13 @@
 # the scripts are what CI (.ci/run) and the Dockerfile run.
 #
 #   make build          deploy/build.sh: the static binary, ./mediaintel_exporter
-#   make test           .ci/run: everything CI runs
+#   make test           go test -race in every Go module (root, dashboards,
+#                       deploy, deploy/helm); a test that needs Prometheus,
+#                       promtool, Alertmanager or zip skips when it is missing.
+#                       No root, no apt-get, nothing fetched but Go modules.
+#   make ci             .ci/run: the whole CI (README's test command): installs
+#                       the tools, lint, vulncheck, release archives, the tests
+#                       with the tools required, fuzzing, benchmarks once
 #   make lint           .ci/lint: golangci-lint on every Go module
 #   make vulncheck      .ci/vulncheck: govulncheck, offline
 #   make release        deploy/release.sh: archives, SBOMs, sha256sums.txt in dist/
@@ -21,15 +27,25 @@ DOCKER_PLATFORMS ?= linux/amd64,linux/arm64
 # platform: a multi-platform result stays in BuildKit's cache otherwise.
 DOCKER_FLAGS ?=
 
-.PHONY: all build test lint vulncheck release helm-package docker clean
+# Every Go module of the repository: the directory of each go.mod git knows.
+GO_MODULES := . $(patsubst %/go.mod,%,$(shell git ls-files '*/go.mod'))
+
+.PHONY: all build test ci lint vulncheck release helm-package docker clean
 all: build
 
 # build: the static binary with version information, as the image has it.
 build:
 	sh deploy/build.sh mediaintel_exporter
 
-# test: everything CI runs.
+# test: every module's tests, all of them even when one fails.
 test:
+	@rc=0; for m in $(GO_MODULES); do \
+		echo "go test -race ./... (module $$m)"; \
+		(cd $$m && go test -race ./...) || rc=1; \
+	done; exit $$rc
+
+# ci: everything CI runs.
+ci:
 	bash .ci/run
 
 lint:

@@ -6,83 +6,100 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/common/version"
 )
 
 // TestBuildVersion: the version and revision reported for each way of
-// building, from a fake build information (this machine builds with
-// -buildvcs=false, so a real binary carries no VCS stamps to test with).
+// building, from a fake build information and what prometheus/common/version
+// makes of it (this machine builds with -buildvcs=false, so a real binary
+// carries no VCS stamps to test with). The library reads vcs.revision and
+// vcs.modified itself: libRev is what its GetRevision returns.
 func TestBuildVersion(t *testing.T) {
-	vcs := func(rev, modified string) []debug.BuildSetting {
-		return []debug.BuildSetting{
-			{Key: "-trimpath", Value: "true"},
-			{Key: "vcs", Value: "git"},
-			{Key: "vcs.revision", Value: rev},
-			{Key: "vcs.time", Value: "2026-12-01T09:30:00Z"},
-			{Key: "vcs.modified", Value: modified},
-		}
-	}
 	const full = "0123456789abcdef0123456789abcdef01234567"
 	for _, tc := range []struct {
 		name                 string
 		bi                   *debug.BuildInfo
-		ldVersion, ldRev     string
+		ldVersion, libRev    string
 		wantVersion, wantRev string
 	}{
 		{
 			name:      "deploy/build.sh: -ldflags win",
-			bi:        &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(full, "false")},
-			ldVersion: "0.2.0", ldRev: "abc123",
+			bi:        &debug.BuildInfo{Main: debug.Module{Version: "v0.2.1-0.20261201093000-0123456789ab"}},
+			ldVersion: "0.2.0", libRev: "abc123",
 			wantVersion: "0.2.0", wantRev: "abc123",
 		},
 		{
-			name:      "-ldflags version without a revision: the VCS commit",
-			bi:        &debug.BuildInfo{Main: debug.Module{Version: "v9.9.9"}, Settings: vcs(full, "false")},
-			ldVersion: "0.2.0",
-			// The ldflags version wins, and the revision is left to
-			// prometheus/common, which reads the same VCS setting.
-			wantVersion: "0.2.0", wantRev: "",
+			name:      "-ldflags version, the VCS commit",
+			bi:        &debug.BuildInfo{Main: debug.Module{Version: "v9.9.9"}},
+			ldVersion: "0.2.0", libRev: full,
+			wantVersion: "0.2.0", wantRev: full,
 		},
 		{
 			name:        "go install ...@v0.2.0: the module version, no commit known",
 			bi:          &debug.BuildInfo{Main: debug.Module{Path: "github.com/mediaintel/mediaintel_exporter", Version: "v0.2.0"}},
-			wantVersion: "0.2.0", wantRev: "",
+			libRev:      "unknown",
+			wantVersion: "0.2.0", wantRev: "unknown",
 		},
 		{
 			name:        "go install ...@<commit>: the pseudo-version and its commit",
 			bi:          &debug.BuildInfo{Main: debug.Module{Version: "v0.2.1-0.20261201093000-0123456789ab"}},
+			libRev:      "unknown",
 			wantVersion: "0.2.1-0.20261201093000-0123456789ab", wantRev: "0123456789ab",
 		},
 		{
 			name:        "pseudo-version after a pre-release tag",
 			bi:          &debug.BuildInfo{Main: debug.Module{Version: "v0.3.0-rc.1.0.20261201093000-0123456789ab"}},
+			libRev:      "unknown",
 			wantVersion: "0.3.0-rc.1.0.20261201093000-0123456789ab", wantRev: "0123456789ab",
 		},
 		{
 			name:        "go build in a clean checkout at a tag",
-			bi:          &debug.BuildInfo{Main: debug.Module{Version: "v0.2.0"}, Settings: vcs(full, "false")},
+			bi:          &debug.BuildInfo{Main: debug.Module{Version: "v0.2.0"}},
+			libRev:      full,
 			wantVersion: "0.2.0", wantRev: full,
 		},
 		{
-			name:        "go build in a dirty checkout",
-			bi:          &debug.BuildInfo{Main: debug.Module{Version: "v0.2.1-0.20261201093000-0123456789ab+dirty"}, Settings: vcs(full, "true")},
-			wantVersion: "0.2.1-0.20261201093000-0123456789ab+dirty", wantRev: full + "-modified",
+			name:        "go build in a dirty checkout: the library's commit, not the pseudo-version's",
+			bi:          &debug.BuildInfo{Main: debug.Module{Version: "v0.2.1-0.20261201093000-fedcba987654+dirty"}},
+			libRev:      full + "-modified",
+			wantVersion: "0.2.1-0.20261201093000-fedcba987654+dirty", wantRev: full + "-modified",
 		},
 		{
 			name:        "go build -buildvcs=false: the VERSION file",
 			bi:          &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}},
-			wantVersion: "0.2.0", wantRev: "",
+			libRev:      "unknown",
+			wantVersion: "0.2.0", wantRev: "unknown",
+		},
+		{
+			name:        "no main module version: the VERSION file",
+			bi:          &debug.BuildInfo{},
+			libRev:      "unknown",
+			wantVersion: "0.2.0", wantRev: "unknown",
 		},
 		{
 			name:        "no build information",
-			wantVersion: "0.2.0", wantRev: "",
+			libRev:      "unknown",
+			wantVersion: "0.2.0", wantRev: "unknown",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ver, rev := buildVersion(tc.bi, tc.ldVersion, tc.ldRev, "0.2.0\n")
+			ver, rev := buildVersion(tc.bi, tc.ldVersion, tc.libRev, "0.2.0\n")
 			if ver != tc.wantVersion || rev != tc.wantRev {
 				t.Errorf("buildVersion = %q, %q; want %q, %q", ver, rev, tc.wantVersion, tc.wantRev)
 			}
 		})
+	}
+}
+
+// TestVersionStamped: init gave prometheus/common/version a version and a
+// revision in this (unstamped) test binary too.
+func TestVersionStamped(t *testing.T) {
+	if version.Version == "" || version.Revision == "" {
+		t.Errorf("version %q, revision %q: want both set by init", version.Version, version.Revision)
+	}
+	if version.Revision != version.GetRevision() {
+		t.Errorf("Revision %q, GetRevision %q: want init to have set what GetRevision reports", version.Revision, version.GetRevision())
 	}
 }
 

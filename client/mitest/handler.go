@@ -33,13 +33,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.total.Add(1)
 
-	ri, ok := route(r.URL.Path)
-	if !ok {
-		s.reject(w, r, 404, "unknown path")
-		s.writeGateway(w, r, nil, 404, "300", false, "Not Found Exception", "")
+	if !cleanPath(r.URL.EscapedPath()) {
+		s.unknownPath(w, r)
 		return
 	}
-	s.count(&ri)
+	s.mux.ServeHTTP(w, r)
+}
+
+// unknownPath answers a path the API does not have, before authentication,
+// as its gateway does.
+func (s *Server) unknownPath(w http.ResponseWriter, r *http.Request) {
+	s.reject(w, r, 404, "unknown path")
+	s.writeGateway(w, r, nil, 404, "300", false, "Not Found Exception", "")
+}
+
+// serveAPI answers a request for one of the API's paths (routes).
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
+	s.count(ri)
 	if r.Method != http.MethodGet {
 		s.reject(w, r, 405, "method not allowed")
 		w.Header().Set("Allow", http.MethodGet)
@@ -61,19 +71,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var af *activeFault
 	if s.numFaults.Load() > 0 {
-		if f, ok := s.faults.pick(&ri); ok {
+		if f, ok := s.faults.pick(ri); ok {
 			af = &f
 		}
 	}
 	if af == nil {
 		bp := getBuf()
-		status, body := s.answer(*bp, &ri, pg, nil)
+		status, body := s.answer(*bp, ri, pg, nil)
 		s.writeJSON(w, r, nil, status, body)
 		*bp = body
 		putBuf(bp)
 		return
 	}
-	s.serveFault(w, r, &ri, pg, af)
+	s.serveFault(w, r, ri, pg, af)
 }
 
 // count counts a routed request: by operation, by project for asset

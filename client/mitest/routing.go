@@ -3,93 +3,72 @@ package mitest
 import (
 	"net/http"
 	"net/url"
-	"strings"
+	"path"
+	"strconv"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 )
 
-// route splits an API path into the operation and its parameters.
-func route(path string) (ri reqInfo, ok bool) {
-	rest, found := strings.CutPrefix(path, "/api/v1/workspaces")
-	if !found {
-		return ri, false
-	}
-	if rest == "" {
-		ri.op = client.OpListWorkspaces
-		return ri, true
-	}
-	rest, found = strings.CutPrefix(rest, "/")
-	if !found {
-		return ri, false
-	}
-	ws, rest, _ := strings.Cut(rest, "/")
-	if ws == "" {
-		return ri, false
-	}
-	ri.workspace = ws
-	if rest == "" && !strings.HasSuffix(path, "/") {
-		ri.op = client.OpGetWorkspace
-		return ri, true
-	}
-	if rest == "projects" {
-		ri.op = client.OpListProjects
-		return ri, true
-	}
-	rest, found = strings.CutPrefix(rest, "projects/")
-	if !found {
-		return ri, false
-	}
-	pid, rest, _ := strings.Cut(rest, "/")
-	if v, ok := parseDigits(pid, 1<<62); ok {
-		ri.projectID, ri.hasPID = v, true
-	}
-	if pid == "" {
-		return ri, false
-	}
-	if rest == "assets" {
-		ri.op = client.OpListAssets
-		return ri, true
-	}
-	// assets/{asset_id}/import-status, .../index/status and
-	// .../scene-summary/status
-	rest, found = strings.CutPrefix(rest, "assets/")
-	if !found {
-		return ri, false
-	}
-	aid, rest, _ := strings.Cut(rest, "/")
-	switch rest {
-	case "import-status":
-		ri.op = client.OpImportStatus
-	case "index/status":
-		ri.op = client.OpAnalysisStatus
-	case "scene-summary/status":
-		ri.op = client.OpSceneSummaryStatus
-	default:
-		return ri, false
-	}
-	if v, ok := parseDigits(aid, 1<<62); ok {
-		ri.assetID = v
-	}
-	return ri, true
+// routes are the API's paths as http.ServeMux patterns, each with the
+// operation it serves (client's Operation constants name the same paths).
+//
+// The patterns carry no method: with "GET " in them, ServeMux would answer
+// HEAD with the GET handler and other methods with its own text/plain 405,
+// where the API (and so the simulator, see serveAPI) answers every method
+// but GET with a JSON 405 after counting the request.
+var routes = []struct {
+	pattern string
+	op      client.Operation
+}{
+	{"/api/v1/workspaces", client.OpListWorkspaces},
+	{"/api/v1/workspaces/{workspace}", client.OpGetWorkspace},
+	{"/api/v1/workspaces/{workspace}/projects", client.OpListProjects},
+	{"/api/v1/workspaces/{workspace}/projects/{project}/assets", client.OpListAssets},
+	{"/api/v1/workspaces/{workspace}/projects/{project}/assets/{asset}/import-status", client.OpImportStatus},
+	{"/api/v1/workspaces/{workspace}/projects/{project}/assets/{asset}/index/status", client.OpAnalysisStatus},
+	{"/api/v1/workspaces/{workspace}/projects/{project}/assets/{asset}/scene-summary/status", client.OpSceneSummaryStatus},
 }
 
-// parseDigits parses a non-empty string of ASCII digits no greater than limit.
+// newMux routes the API's paths to serveAPI and every other path to
+// unknownPath. A project or asset ID that is not a number routes all the
+// same: the API answers such a request 404 "not found" once it is
+// authenticated, as for an ID it does not know.
+func (s *Server) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		op := rt.op
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			ri := reqInfo{op: op, workspace: r.PathValue("workspace")}
+			if v, ok := parseDigits(r.PathValue("project"), 1<<62); ok {
+				ri.projectID, ri.hasPID = v, true
+			}
+			if v, ok := parseDigits(r.PathValue("asset"), 1<<62); ok {
+				ri.assetID = v
+			}
+			s.serveAPI(w, r, &ri)
+		})
+	}
+	mux.HandleFunc("/", s.unknownPath)
+	return mux
+}
+
+// cleanPath reports whether p is a path ServeMux matches as it is: without
+// empty, "." or ".." segments, which it would answer with a redirect to
+// the cleaned path. The API knows no such path.
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	return c == p || c+"/" == p
+}
+
+// parseDigits parses a decimal number of ASCII digits only, no greater than
+// limit. strconv.ParseUint refuses a sign, as the API does (pageNum=+1 is
+// a 400), where ParseInt would take it.
 func parseDigits(s string, limit int64) (int64, bool) {
-	if s == "" || len(s) > 19 {
+	v, err := strconv.ParseUint(s, 10, 63)
+	if err != nil || v > uint64(limit) {
 		return 0, false
 	}
-	var v int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-		if v > limit {
-			return 0, false
-		}
-	}
-	return v, true
+	return int64(v), true
 }
 
 type paging struct {

@@ -88,6 +88,7 @@ type Server struct {
 	cfg config
 	srv *http.Server
 	ln  net.Listener
+	mux *http.ServeMux // routes, to serveAPI
 
 	invMu sync.RWMutex
 	inv   *Inventory
@@ -156,6 +157,7 @@ func NewServer(inv *Inventory, opts ...Option) *Server {
 		inv = &Inventory{}
 	}
 	s.SetInventory(inv)
+	s.mux = s.newMux()
 
 	s.ln = s.cfg.ln
 	if s.ln == nil {

@@ -173,6 +173,15 @@ func TestNotFoundAndMethods(t *testing.T) {
 		{"/api/v1/workspaces/ws-one/projects/10/assets/5/index", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
 		{"/api/v2/workspaces", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
 		{"/", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		// Paths ServeMux would redirect to their cleaned form: unknown.
+		{"/api/v1/workspaces//projects", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		{"/api/v1/workspaces/ws-one/projects/10/assets//import-status", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		{"/api/v1/workspaces/ws-one/projects/10/../10/assets?pageNum=1", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		{"/api/v1/workspaces/./ws-one", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		{"/api/v1/workspaces/ws-one/projects/10/assets/5/import-status/", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		{"/api/v1/workspaces/ws-one/projects/10/assets/5/index/status/x", 404, `{"error":{"errorCode":"300","message":"Not Found Exception"}}`},
+		// An escaped slash stays in its segment: a workspace named "ws-one/projects".
+		{"/api/v1/workspaces/ws-one%2Fprojects", 404, notFoundBody},
 	}
 	for _, tc := range tests {
 		t.Run(tc.uri, func(t *testing.T) {
@@ -182,7 +191,22 @@ func TestNotFoundAndMethods(t *testing.T) {
 			}
 		})
 	}
-	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead} {
+	// An escaped character in a segment is the character.
+	if resp, body := fetch(t, s, "/api/v1/workspaces/ws%2Done"); resp.StatusCode != 200 || !strings.Contains(string(body), `"ws-one"`) {
+		t.Errorf("/api/v1/workspaces/ws%%2Done: %d %s", resp.StatusCode, body)
+	}
+	// Another method on an unknown path is an unknown path.
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/nothing", nil)
+	SignRequest(req, DefaultAccessKey, DefaultSecretKey, time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 || resp.Header.Get("Allow") != "" {
+		t.Errorf("POST /api/v1/nothing: status %d Allow %q, want 404 and no Allow", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead, http.MethodOptions, http.MethodPatch} {
 		req, _ := http.NewRequest(m, s.URL+"/api/v1/workspaces?pageNum=1", nil)
 		SignRequest(req, DefaultAccessKey, DefaultSecretKey, time.Now())
 		resp, err := http.DefaultClient.Do(req)

@@ -20,7 +20,12 @@ func SignRequest(req *http.Request, accessKey, secretKey string, now time.Time) 
 	req.Header.Set("Content-Type", "application/json")
 }
 
-func (s *Server) authenticate(r *http.Request) string {
+// reasonKeyExpired is why a request signed with an expired key is refused.
+const reasonKeyExpired = "access key expired"
+
+// authenticate returns why r is refused, "" if it is not; k is what the
+// server knows of its access key, if known.
+func (s *Server) authenticate(r *http.Request, k key, known bool) string {
 	tsText := r.Header.Get(client.HeaderTimestamp)
 	ak := r.Header.Get(client.HeaderAccessKey)
 	sig := r.Header.Get(client.HeaderSignature)
@@ -36,22 +41,25 @@ func (s *Server) authenticate(r *http.Request) string {
 	if !ok {
 		return "invalid " + client.HeaderTimestamp + " header: not a millisecond epoch"
 	}
-	sk, ok := s.cfg.creds[ak]
-	if !ok {
+	if !known {
 		return "unknown access key"
 	}
-	skew := s.cfg.clock().UnixMilli() - ts
+	now := s.cfg.clock()
+	skew := now.UnixMilli() - ts
 	if skew < 0 {
 		skew = -skew
 	}
 	if skew > ClockSkewLimit.Milliseconds() {
 		return "timestamp is out of the 5 minute window"
 	}
+	if !k.expires.IsZero() && !now.Before(k.expires) {
+		return reasonKeyExpired
+	}
 	uri := r.RequestURI
 	if !strings.HasPrefix(uri, "/") {
 		uri = r.URL.RequestURI()
 	}
-	want := client.Sign(r.Method, uri, ts, ak, sk)
+	want := client.Sign(r.Method, uri, ts, ak, k.secret)
 	if !hmac.Equal([]byte(want), []byte(sig)) {
 		return "signature mismatch"
 	}

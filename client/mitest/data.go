@@ -3,7 +3,7 @@ package mitest
 // Inventory is the simulated account: the workspaces the server knows.
 //
 // A Server reads the Inventory it was given while answering requests; change
-// it only through Server.Update or Server.SetInventory.
+// it only through the Update or SetInventory of its Server or Account.
 type Inventory struct {
 	Workspaces []*Workspace
 }

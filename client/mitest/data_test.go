@@ -194,7 +194,7 @@ func TestSyntheticMillionPage1000(t *testing.T) {
 	ri := reqInfo{op: client.OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true, page: 1000}
 	buf := make([]byte, 0, 1<<20)
 	allocs := testing.AllocsPerRun(5, func() {
-		_, b := s.answer(buf[:0], &ri, paging{num: 1000, size: 1000}, nil)
+		_, b := s.def.answer(buf[:0], &ri, paging{num: 1000, size: 1000}, nil)
 		buf = b
 	})
 	if allocs > 2 {
@@ -265,7 +265,7 @@ func BenchmarkAssetPageEncode(b *testing.B) {
 	buf := make([]byte, 0, 1<<20)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		_, buf = s.answer(buf[:0], &ri, paging{num: i%1000 + 1, size: 1000}, nil)
+		_, buf = s.def.answer(buf[:0], &ri, paging{num: i%1000 + 1, size: 1000}, nil)
 	}
 	b.SetBytes(int64(len(buf)))
 }
@@ -304,7 +304,7 @@ func BenchmarkAssetPageDecodeJSON(b *testing.B) {
 	s := NewServer(inv)
 	defer s.Close()
 	ri := reqInfo{op: client.OpListAssets, workspace: "big-ws", projectID: 1, hasPID: true}
-	_, page := s.answer(nil, &ri, paging{num: 1, size: 1000}, nil)
+	_, page := s.def.answer(nil, &ri, paging{num: 1, size: 1000}, nil)
 	type asset struct {
 		AssetID  int64  `json:"assetId"`
 		FileName string `json:"fileName"`

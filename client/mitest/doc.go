@@ -23,6 +23,15 @@
 //	// point the client at s.URL with mitest.DefaultAccessKey and
 //	// mitest.DefaultSecretKey, then check s.Requests(client.OpListAssets)...
 //
+// Accounts (WithAccount) put several NCP accounts behind the one URL, as
+// NCP does: the access key a request is signed with selects the account,
+// and each has its own inventory, asset statuses, faults and request
+// counters (Server.Account). The Server's own setters and per-project
+// counters act on the default account, which NewServer's inventory and
+// WithCredentials belong to. Keys can be added to an account, with an
+// expiry, while the server runs (Account.AddKey), and the requests sent
+// with each key are counted (Server.RequestsWithKey).
+//
 // Faults (SetFault) inject latency, hangs, error statuses with every body
 // shape the service and its proxies produce, truncated, malformed or huge
 // bodies, connection resets, and lists that shift or lie about their paging.

@@ -47,20 +47,31 @@ func (s *Server) unknownPath(w http.ResponseWriter, r *http.Request) {
 	s.writeGateway(w, r, nil, 404, "300", false, "Not Found Exception", "")
 }
 
-// serveAPI answers a request for one of the API's paths (routes).
+// serveAPI answers a request for one of the API's paths (routes): the
+// request is counted, for the account its access key opens too, checked
+// (method, signature, paging) and answered from that account.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
-	s.count(ri)
+	s.ops[opIndex(ri.op)].Add(1)
+	k, known := s.lookupKey(r.Header.Get(client.HeaderAccessKey))
+	if known {
+		k.requests.Add(1)
+		k.acct.count(ri)
+	}
 	if r.Method != http.MethodGet {
 		s.reject(w, r, 405, "method not allowed")
 		w.Header().Set("Allow", http.MethodGet)
 		s.writeJSON(w, r, nil, 405, []byte(`{"code":"405","message":"Method Not Allowed"}`))
 		return
 	}
-	if reason := s.authenticate(r); reason != "" {
+	if reason := s.authenticate(r, k, known); reason != "" {
+		if reason == reasonKeyExpired {
+			k.acct.expired.Add(1)
+		}
 		s.reject(w, r, 401, reason)
 		s.writeGateway(w, r, nil, 401, "200", false, "Authentication Failed", reason)
 		return
 	}
+	a := k.acct
 	pg, reason := parsePaging(r, ri.op)
 	if reason != "" {
 		s.reject(w, r, 400, reason)
@@ -70,39 +81,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
 	ri.page = pg.num
 
 	var af *activeFault
-	if s.numFaults.Load() > 0 {
-		if f, ok := s.faults.pick(ri); ok {
+	if a.numFaults.Load() > 0 {
+		if f, ok := a.faults.pick(ri); ok {
 			af = &f
 		}
 	}
 	if af == nil {
 		bp := getBuf()
-		status, body := s.answer(*bp, ri, pg, nil)
+		status, body := a.answer(*bp, ri, pg, nil)
 		s.writeJSON(w, r, nil, status, body)
 		*bp = body
 		putBuf(bp)
 		return
 	}
-	s.serveFault(w, r, ri, pg, af)
-}
-
-// count counts a routed request: by operation, by project for asset
-// lists and by asset for status calls.
-func (s *Server) count(ri *reqInfo) {
-	s.ops[opIndex(ri.op)].Add(1)
-	switch {
-	case ri.op == client.OpListAssets && ri.hasPID:
-		s.projMu.Lock()
-		s.projCounts[projKey{ri.workspace, ri.projectID}]++
-		s.projMu.Unlock()
-	case statusCall(ri.op):
-		s.statusMu.Lock()
-		if s.statusCounts == nil {
-			s.statusCounts = map[assetKey]int64{}
-		}
-		s.statusCounts[assetKey{ri.workspace, ri.projectID, ri.assetID}]++
-		s.statusMu.Unlock()
-	}
+	s.serveFault(w, r, a, ri, pg, af)
 }
 
 // statusCall reports whether op is one of the per-asset status calls.

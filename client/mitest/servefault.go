@@ -29,7 +29,7 @@ func (s *Server) wait(r *http.Request, d time.Duration) bool {
 	return false
 }
 
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, ri *reqInfo, pg paging, af *activeFault) {
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, a *Account, ri *reqInfo, pg paging, af *activeFault) {
 	s.cfg.logger.Debug("mitest: fault", "op", ri.op, "uri", r.RequestURI, "status", af.Status, "body", af.Body,
 		"hang", af.Hang, "latency", af.Latency, "reset", af.ResetMidBody, "reset_before_headers", af.ResetBeforeHeaders, "shift", af.shiftBy)
 	if af.Latency > 0 && !s.wait(r, af.Latency) {
@@ -63,7 +63,7 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, ri *reqInfo,
 		b, ctype = appendFaultBody(b, af, status)
 	default:
 		var st int
-		st, b = s.answer(b, ri, pg, af)
+		st, b = a.answer(b, ri, pg, af)
 		if st != 200 {
 			status = st
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,23 +39,35 @@ func opIndex(op client.Operation) int {
 type Option func(*config)
 
 type config struct {
-	creds  map[string]string
-	clock  func() time.Time
-	ln     net.Listener
-	logger *slog.Logger
-	gzip   bool
-	cache  int64
+	creds    []credential // the default account's keys; none: the default credentials
+	accounts []accountSpec
+	clock    func() time.Time
+	ln       net.Listener
+	logger   *slog.Logger
+	gzip     bool
+	cache    int64
 }
 
-// WithCredentials adds an accepted access key and its secret key. When given
-// at least once, the default credentials are not accepted.
+type credential struct{ accessKey, secretKey string }
+
+type accountSpec struct {
+	credential
+	inv *Inventory
+}
+
+// WithCredentials adds an accepted access key and its secret key to the
+// default account. When given at least once, the default credentials are
+// not accepted.
 func WithCredentials(accessKey, secretKey string) Option {
-	return func(c *config) {
-		if c.creds == nil {
-			c.creds = map[string]string{}
-		}
-		c.creds[accessKey] = secretKey
-	}
+	return func(c *config) { c.creds = append(c.creds, credential{accessKey, secretKey}) }
+}
+
+// WithAccount adds an account, reached with accessKey and secretKey, that
+// serves inv (nil: no workspaces) and has its own asset statuses, faults
+// and counters (Server.Account). NewServer panics when an access key is
+// given to two accounts.
+func WithAccount(accessKey, secretKey string, inv *Inventory) Option {
+	return func(c *config) { c.accounts = append(c.accounts, accountSpec{credential{accessKey, secretKey}, inv}) }
 }
 
 // WithClock sets the server clock used to check request timestamps.
@@ -72,12 +85,12 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // request accepts gzip.
 func WithGzip(on bool) Option { return func(c *config) { c.gzip = on } }
 
-// WithPageCache keeps up to maxBytes of encoded asset pages in memory and
-// serves repeated requests for them without encoding again. It is for
-// benchmarks on a small machine, where the simulator's encoding would
-// otherwise compete with the client for CPU, as the real API's does not.
-// Pages are cached only when no fault changes their content; SetInventory
-// and Update empty the cache.
+// WithPageCache keeps up to maxBytes of encoded asset pages of each account
+// in memory and serves repeated requests for them without encoding again.
+// It is for benchmarks on a small machine, where the simulator's encoding
+// would otherwise compete with the client for CPU, as the real API's does
+// not. Pages are cached only when no fault changes their content;
+// SetInventory and Update empty the account's cache.
 func WithPageCache(maxBytes int64) Option { return func(c *config) { c.cache = maxBytes } }
 
 // Server is a running simulator of the Media Intelligence API.
@@ -90,28 +103,17 @@ type Server struct {
 	ln  net.Listener
 	mux *http.ServeMux // routes, to serveAPI
 
-	invMu sync.RWMutex
-	inv   *Inventory
-	index map[string]*wsIndex
-
-	faults    faultSet
-	numFaults atomic.Int32
+	def      *Account   // the default account
+	accounts []*Account // every account, the default first
+	keyMu    sync.RWMutex
+	keys     map[string]key
+	keyOrder []string // the access keys in the order given
 
 	total       atomic.Int64
 	ops         []atomic.Int64 // by opIndex
 	conns       atomic.Int64
 	inflight    atomic.Int64
 	maxInflight atomic.Int64
-	projMu      sync.Mutex
-	projCounts  map[projKey]int64
-
-	cacheMu    sync.Mutex
-	pages      map[pageKey][]byte
-	cacheBytes int64
-
-	statusMu     sync.Mutex
-	statuses     map[assetKey]AssetStatus
-	statusCounts map[assetKey]int64
 
 	closeMu   sync.Mutex
 	closed    bool
@@ -137,15 +139,16 @@ type wsIndex struct {
 	projects map[int64]*Project
 }
 
-// NewServer starts a server answering for inv. It panics if it cannot
-// listen, like httptest.NewServer.
+// NewServer starts a server whose default account serves inv. It panics
+// if it cannot listen, like httptest.NewServer, or when an access key is
+// given to two accounts.
 func NewServer(inv *Inventory, opts ...Option) *Server {
-	s := &Server{done: make(chan struct{}), projCounts: map[projKey]int64{}, ops: make([]atomic.Int64, len(client.Operations))}
+	s := &Server{done: make(chan struct{}), keys: map[string]key{}, ops: make([]atomic.Int64, len(client.Operations))}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
 	if s.cfg.creds == nil {
-		s.cfg.creds = map[string]string{DefaultAccessKey: DefaultSecretKey}
+		s.cfg.creds = []credential{{DefaultAccessKey, DefaultSecretKey}}
 	}
 	if s.cfg.clock == nil {
 		s.cfg.clock = time.Now
@@ -153,10 +156,19 @@ func NewServer(inv *Inventory, opts ...Option) *Server {
 	if s.cfg.logger == nil {
 		s.cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	if inv == nil {
-		inv = &Inventory{}
+	s.def = newAccount(s, inv)
+	s.accounts = []*Account{s.def}
+	for _, c := range s.cfg.creds {
+		s.addKey(s.def, c.accessKey, c.secretKey, time.Time{})
 	}
-	s.SetInventory(inv)
+	for _, spec := range s.cfg.accounts {
+		a := newAccount(s, spec.inv)
+		s.accounts = append(s.accounts, a)
+		if _, ok := s.keys[spec.accessKey]; ok {
+			panic(fmt.Sprintf("mitest: access key %q is given to two accounts", spec.accessKey))
+		}
+		s.addKey(a, spec.accessKey, spec.secretKey, time.Time{})
+	}
 	s.mux = s.newMux()
 
 	s.ln = s.cfg.ln
@@ -198,76 +210,49 @@ func (s *Server) Close() {
 	})
 }
 
-// SetInventory replaces the served inventory.
-func (s *Server) SetInventory(inv *Inventory) {
-	s.invMu.Lock()
-	defer s.invMu.Unlock()
-	s.inv = inv
-	s.reindex()
+// Account returns the account accessKey belongs to, nil if the server
+// does not know the key.
+func (s *Server) Account(accessKey string) *Account {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
+	return s.keys[accessKey].acct
 }
 
-// dropPages empties the page cache; the caller holds invMu for writing.
-func (s *Server) dropPages() {
-	s.cacheMu.Lock()
-	s.pages, s.cacheBytes = nil, 0
-	s.cacheMu.Unlock()
+// Accounts returns every account of the server, the default one first,
+// then those of WithAccount in order.
+func (s *Server) Accounts() []*Account { return slices.Clone(s.accounts) }
+
+// lookupKey returns what the server knows of an access key.
+func (s *Server) lookupKey(accessKey string) (key, bool) {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
+	k, ok := s.keys[accessKey]
+	return k, ok
 }
 
-// Update runs fn on the served inventory with no request being answered, so
-// fn may change it freely.
-func (s *Server) Update(fn func(inv *Inventory)) {
-	s.invMu.Lock()
-	defer s.invMu.Unlock()
-	fn(s.inv)
-	s.reindex()
-}
+// SetInventory replaces the default account's inventory.
+func (s *Server) SetInventory(inv *Inventory) { s.def.SetInventory(inv) }
 
-// View runs fn on the served inventory; fn must not change it.
-func (s *Server) View(fn func(inv *Inventory)) {
-	s.invMu.RLock()
-	defer s.invMu.RUnlock()
-	fn(s.inv)
-}
+// Update runs fn on the default account's inventory with no request of
+// the account being answered, so fn may change it freely.
+func (s *Server) Update(fn func(inv *Inventory)) { s.def.Update(fn) }
 
-func (s *Server) reindex() {
-	s.dropPages()
-	s.index = make(map[string]*wsIndex, len(s.inv.Workspaces))
-	for _, ws := range s.inv.Workspaces {
-		if ws == nil || s.index[ws.Name] != nil {
-			continue
-		}
-		wi := &wsIndex{ws: ws, projects: make(map[int64]*Project, len(ws.Projects))}
-		for _, p := range ws.Projects {
-			if p != nil && wi.projects[p.ID] == nil {
-				wi.projects[p.ID] = p
-			}
-		}
-		s.index[ws.Name] = wi
-	}
-}
+// View runs fn on the default account's inventory; fn must not change it.
+func (s *Server) View(fn func(inv *Inventory)) { s.def.View(fn) }
 
-// SetFault makes requests in scope fail as f says. A fault set again for
-// the same scope replaces the previous one and restarts its counts. When
-// several faults match a request, the one with the most non-zero scope
-// fields applies (the latest set on a tie).
-func (s *Server) SetFault(scope Scope, f Fault) {
-	s.faults.set(scope, f)
-	s.numFaults.Store(int32(s.faults.len()))
-}
+// SetFault makes the default account's requests in scope fail as f says
+// (see Account.SetFault).
+func (s *Server) SetFault(scope Scope, f Fault) { s.def.SetFault(scope, f) }
 
-// ClearFault removes the fault set for exactly this scope.
-func (s *Server) ClearFault(scope Scope) {
-	s.faults.clear(&scope)
-	s.numFaults.Store(int32(s.faults.len()))
-}
+// ClearFault removes the default account's fault set for exactly this
+// scope.
+func (s *Server) ClearFault(scope Scope) { s.def.ClearFault(scope) }
 
-// ClearFaults removes all faults.
-func (s *Server) ClearFaults() {
-	s.faults.clear(nil)
-	s.numFaults.Store(0)
-}
+// ClearFaults removes all the default account's faults.
+func (s *Server) ClearFaults() { s.def.ClearFaults() }
 
-// Requests is the number of requests received for op, rejected ones included.
+// Requests is the number of requests received for op, whatever their key,
+// rejected ones included.
 func (s *Server) Requests(op client.Operation) int64 {
 	if i := opIndex(op); i >= 0 {
 		return s.ops[i].Load()
@@ -278,11 +263,20 @@ func (s *Server) Requests(op client.Operation) int64 {
 // TotalRequests is the number of requests received, whatever their path.
 func (s *Server) TotalRequests() int64 { return s.total.Load() }
 
-// RequestsFor is the number of asset-list requests received for one project.
+// RequestsWithKey is the number of requests for the API's paths that
+// carried accessKey, whatever their outcome (an expired key's included),
+// for a key the server knows; 0 for any other.
+func (s *Server) RequestsWithKey(accessKey string) int64 {
+	if k, ok := s.lookupKey(accessKey); ok {
+		return k.requests.Load()
+	}
+	return 0
+}
+
+// RequestsFor is the number of the default account's asset-list requests
+// for one project.
 func (s *Server) RequestsFor(workspace string, projectID int64) int64 {
-	s.projMu.Lock()
-	defer s.projMu.Unlock()
-	return s.projCounts[projKey{workspace, projectID}]
+	return s.def.RequestsFor(workspace, projectID)
 }
 
 // ConnectionsOpened is the number of TCP connections accepted.
@@ -291,7 +285,8 @@ func (s *Server) ConnectionsOpened() int64 { return s.conns.Load() }
 // MaxInFlight is the largest number of requests handled at the same time.
 func (s *Server) MaxInFlight() int64 { return s.maxInflight.Load() }
 
-// ResetCounters sets all request and connection counters to zero.
+// ResetCounters sets all request and connection counters to zero, those
+// of every account and key too.
 func (s *Server) ResetCounters() {
 	s.total.Store(0)
 	for i := range s.ops {
@@ -299,10 +294,12 @@ func (s *Server) ResetCounters() {
 	}
 	s.conns.Store(0)
 	s.maxInflight.Store(0)
-	s.projMu.Lock()
-	clear(s.projCounts)
-	s.projMu.Unlock()
-	s.statusMu.Lock()
-	clear(s.statusCounts)
-	s.statusMu.Unlock()
+	for _, a := range s.accounts {
+		a.resetCounters()
+	}
+	s.keyMu.RLock()
+	for _, k := range s.keys {
+		k.requests.Store(0)
+	}
+	s.keyMu.RUnlock()
 }

@@ -450,7 +450,7 @@ func TestPageCache(t *testing.T) {
 			t.Fatalf("answer %d from the cache differs:\n%s\nwant\n%s", i, got, want)
 		}
 	}
-	if n := len(cached.pages); n != 1 {
+	if n := len(cached.def.pages); n != 1 {
 		t.Errorf("%d pages cached, want 1", n)
 	}
 	// A fault that changes the page bypasses the cache.
@@ -474,7 +474,7 @@ func TestPageCache(t *testing.T) {
 	tiny := NewServer(inv(), WithPageCache(10))
 	defer tiny.Close()
 	fetch(t, tiny, uri)
-	if len(tiny.pages) != 0 || tiny.cacheBytes != 0 {
-		t.Errorf("a page over the budget was cached (%d bytes)", tiny.cacheBytes)
+	if len(tiny.def.pages) != 0 || tiny.def.cacheBytes != 0 {
+		t.Errorf("a page over the budget was cached (%d bytes)", tiny.def.cacheBytes)
 	}
 }

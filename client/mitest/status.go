@@ -162,35 +162,48 @@ type assetKey struct {
 	pid, aid int64
 }
 
-// SetAssetStatus makes the status calls for one asset answer st, whatever
-// its project's Pipeline says.
+// SetAssetStatus makes the status calls for one asset of the default
+// account answer st, whatever its project's Pipeline says.
 func (s *Server) SetAssetStatus(workspace string, projectID, assetID int64, st AssetStatus) {
-	s.statusMu.Lock()
-	defer s.statusMu.Unlock()
-	if s.statuses == nil {
-		s.statuses = map[assetKey]AssetStatus{}
-	}
-	s.statuses[assetKey{workspace, projectID, assetID}] = st
+	s.def.SetAssetStatus(workspace, projectID, assetID, st)
 }
 
-// StatusRequestsFor is the number of status requests (all three kinds) for one
-// asset since the start or the last ResetCounters.
+// StatusRequestsFor is the number of the default account's status
+// requests (all three kinds) for one asset since the start or the last
+// ResetCounters.
 func (s *Server) StatusRequestsFor(workspace string, projectID, assetID int64) int64 {
-	s.statusMu.Lock()
-	defer s.statusMu.Unlock()
-	return s.statusCounts[assetKey{workspace, projectID, assetID}]
+	return s.def.StatusRequestsFor(workspace, projectID, assetID)
+}
+
+// SetAssetStatus makes the status calls for one asset of the account
+// answer st, whatever its project's Pipeline says.
+func (a *Account) SetAssetStatus(workspace string, projectID, assetID int64, st AssetStatus) {
+	a.statusMu.Lock()
+	defer a.statusMu.Unlock()
+	if a.statuses == nil {
+		a.statuses = map[assetKey]AssetStatus{}
+	}
+	a.statuses[assetKey{workspace, projectID, assetID}] = st
+}
+
+// StatusRequestsFor is the number of the account's status requests (all
+// three kinds) for one asset since the start or the last ResetCounters.
+func (a *Account) StatusRequestsFor(workspace string, projectID, assetID int64) int64 {
+	a.statusMu.Lock()
+	defer a.statusMu.Unlock()
+	return a.statusCounts[assetKey{workspace, projectID, assetID}]
 }
 
 // assetStatus answers for an asset of p (the caller holds invMu); ok is
 // false when p has no such asset.
-func (s *Server) assetStatus(ws string, p *Project, id int64) (AssetStatus, bool) {
+func (a *Account) assetStatus(ws string, p *Project, id int64) (AssetStatus, bool) {
 	created, ok := p.createdTime(id)
 	if !ok {
 		return AssetStatus{}, false
 	}
-	s.statusMu.Lock()
-	st, set := s.statuses[assetKey{ws, p.ID, id}]
-	s.statusMu.Unlock()
+	a.statusMu.Lock()
+	st, set := a.statuses[assetKey{ws, p.ID, id}]
+	a.statusMu.Unlock()
 	if set {
 		return st, true
 	}
@@ -198,7 +211,7 @@ func (s *Server) assetStatus(ws string, p *Project, id int64) (AssetStatus, bool
 	if pl == nil {
 		pl = &DefaultPipeline
 	}
-	return pl.StatusAt(id, created, s.cfg.clock()), true
+	return pl.StatusAt(id, created, a.s.cfg.clock()), true
 }
 
 var seoul = func() *time.Location {

@@ -2,12 +2,14 @@ package mitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -252,6 +254,76 @@ func TestDemo(t *testing.T) {
 	_, body = fetch(t, s, "/api/v1/workspaces/media-prod/projects/1002/assets?pageNum=18")
 	if p := decodePage(t, body); p.Result.TotalCount != 18000 || len(p.Result.Content) != 1000 {
 		t.Errorf("media-prod/1002 page 18: %+v", p.Result)
+	}
+}
+
+// TestDemoLab: the demo's second account, on its own key: a small
+// inventory of its own, one workspace named as one of the first account's
+// but with other projects, asset IDs apart from the first account's.
+func TestDemoLab(t *testing.T) {
+	s := NewDemoServer()
+	defer s.Close()
+	lab := s.Account(DemoLabAccessKey)
+	if lab == nil || lab == s.Account(DefaultAccessKey) || len(s.Accounts()) != 2 {
+		t.Fatalf("demo accounts: %d, lab %p", len(s.Accounts()), lab)
+	}
+	nameRE := regexp.MustCompile(`^[a-z0-9-]{3,63}$`)
+	inv, first := DemoLabInventory(), DemoInventory()
+	projects, assets := 0, 0
+	var lo, hi int64 = 1 << 62, 0
+	for _, ws := range inv.Workspaces {
+		if !nameRE.MatchString(ws.Name) {
+			t.Errorf("workspace name %q", ws.Name)
+		}
+		for _, p := range ws.Projects {
+			projects++
+			assets += p.AssetCount()
+			if p.Pipeline == nil {
+				t.Errorf("lab project %d has no pipeline of its own", p.ID)
+			}
+			if n := p.AssetCount(); n > 0 {
+				lo, hi = min(lo, *p.AssetAt(0).ID), max(hi, *p.AssetAt(n - 1).ID)
+			}
+		}
+	}
+	if len(inv.Workspaces) != 2 || projects != 5 || assets != 4_755 {
+		t.Errorf("lab: %d workspaces, %d projects, %d assets", len(inv.Workspaces), projects, assets)
+	}
+	for _, ws := range first.Workspaces {
+		for _, p := range ws.Projects {
+			if n := p.AssetCount(); n > 0 && *p.AssetAt(0).ID <= hi && *p.AssetAt(n - 1).ID >= lo {
+				t.Errorf("asset IDs of %s/%d overlap the lab's %d..%d", ws.Name, p.ID, lo, hi)
+			}
+		}
+	}
+
+	// DemoSharedWorkspace: each key sees its own projects.
+	ctx := context.Background()
+	for _, tc := range []struct {
+		acct     *Account
+		projects []int64
+	}{
+		{s.Account(DefaultAccessKey), []int64{1001, 1002, 1003, 1004, 1005}},
+		{lab, []int64{5001, 5002, 5003}},
+	} {
+		c := newClient(t, tc.acct, nil)
+		ps, err := c.ListProjects(ctx, DemoSharedWorkspace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, p := range ps {
+			ids = append(ids, p.ID)
+		}
+		if !slices.Equal(ids, tc.projects) {
+			t.Errorf("%s with key %s: projects %v, want %v", DemoSharedWorkspace, tc.acct.AccessKey(), ids, tc.projects)
+		}
+	}
+	if n, err := newClient(t, lab, nil).AssetCount(ctx, DemoSharedWorkspace, 5002); err != nil || n != 1450 {
+		t.Errorf("lab %s/5002: %d assets (%v), want 1450", DemoSharedWorkspace, n, err)
+	}
+	if n, err := newClient(t, lab, nil).AssetCount(ctx, DemoFailingWorkspace, DemoFailingProject); statusOf(err) != 404 {
+		t.Errorf("lab %s/%d: %d %v, want a 404 (the first account's workspace)", DemoFailingWorkspace, DemoFailingProject, n, err)
 	}
 }
 

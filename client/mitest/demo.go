@@ -67,14 +67,32 @@ var demoLayout = []demoWorkspace{
 	}},
 }
 
-// DemoInventory returns the inventory the exporter's --demo mode shows:
-// 3 workspaces, 12 projects (one base project each, one empty) and 62,700
-// generated assets. The project DemoFailingProject of DemoFailingWorkspace
-// fails when served by NewDemoServer.
+// DemoInventory returns the inventory the exporter's --demo mode shows
+// under the default key: 3 workspaces, 12 projects (one base project each,
+// one empty) and 62,700 generated assets. The project DemoFailingProject
+// of DemoFailingWorkspace fails when served by NewDemoServer.
 func DemoInventory() *Inventory {
+	return demoInventory(demoLayout, 100001, func(ws string, id int64) *Pipeline {
+		switch {
+		case ws == DemoStuckWorkspace && id == DemoStuckProject:
+			stuck := DefaultPipeline
+			stuck.Stuck, stuck.ImportTime = true, 10*time.Second
+			return &stuck
+		case ws == DemoSummaryFailingWorkspace && id == DemoSummaryFailingProject:
+			failing := demoSummaryFailing
+			return &failing
+		}
+		return nil
+	})
+}
+
+// demoInventory builds the inventory of a layout, the generated assets
+// numbered from firstID on, each project with the pipeline pipeline
+// returns for it (nil: DefaultPipeline).
+func demoInventory(layout []demoWorkspace, firstID int64, pipeline func(ws string, id int64) *Pipeline) *Inventory {
 	inv := &Inventory{}
-	nextID := int64(100001)
-	for _, dw := range demoLayout {
+	nextID := firstID
+	for _, dw := range layout {
 		ws := &Workspace{
 			Name:                 dw.name,
 			URL:                  "https://mi.ncloud.com/workspaces/" + dw.name,
@@ -95,16 +113,8 @@ func DemoInventory() *Inventory {
 				UpdatedUserName: "editor",
 				UpdatedTime:     "2025-04-23T17:13:37",
 				Synthetic:       &SyntheticAssets{Count: dp.assets, Seed: dp.id * 7919, FirstID: nextID},
+				Pipeline:        pipeline(dw.name, dp.id),
 			})
-			switch {
-			case dw.name == DemoStuckWorkspace && dp.id == DemoStuckProject:
-				stuck := DefaultPipeline
-				stuck.Stuck, stuck.ImportTime = true, 10*time.Second
-				ws.Projects[len(ws.Projects)-1].Pipeline = &stuck
-			case dw.name == DemoSummaryFailingWorkspace && dp.id == DemoSummaryFailingProject:
-				failing := demoSummaryFailing
-				ws.Projects[len(ws.Projects)-1].Pipeline = &failing
-			}
 			nextID += int64(dp.assets)
 		}
 		inv.Workspaces = append(inv.Workspaces, ws)
@@ -112,15 +122,63 @@ func DemoInventory() *Inventory {
 	return inv
 }
 
+// The demo's second account, "lab": its key pair, as NewDemoServer
+// accepts it.
+const (
+	DemoLabAccessKey = "ncp_iam_SIMLABACCESSKEY001"
+	DemoLabSecretKey = "ncp_iam_SIMLABSECRETKEY000000001"
+)
+
+// DemoSharedWorkspace is the workspace name both demo accounts have, each
+// with projects and figures of its own.
+const DemoSharedWorkspace = "media-prod"
+
+// demoLabLayout is the lab account's inventory: small, with its own
+// DemoSharedWorkspace.
+var demoLabLayout = []demoWorkspace{
+	{DemoSharedWorkspace, "lab-media-prod-bucket", 96, []demoProject{
+		{5001, "Base Project", 320},
+		{5002, "model-eval", 1450},
+		{5003, "dubbing-tests", 610},
+	}},
+	{"research-lab", "research-lab-bucket", 41, []demoProject{
+		{6001, "Base Project", 75},
+		{6002, "speech-samples", 2300},
+	}},
+}
+
+// demoLabPipeline moves the lab account's assets, quicker than
+// DefaultPipeline so that its queues change within minutes.
+var demoLabPipeline = Pipeline{ImportTime: 15 * time.Second, WaitTime: 45 * time.Second, AnalysisTime: 90 * time.Second,
+	SummaryWaitTime: 30 * time.Second, SummaryTime: time.Minute}
+
+// DemoLabInventory returns the inventory of the demo's second account
+// (DemoLabAccessKey): 2 workspaces, one of them DemoSharedWorkspace, 5
+// projects and 4,755 generated assets, numbered apart from
+// DemoInventory's.
+func DemoLabInventory() *Inventory {
+	return demoInventory(demoLabLayout, 80_000_001, func(string, int64) *Pipeline {
+		pl := demoLabPipeline
+		return &pl
+	})
+}
+
 // DemoFault is the fault NewDemoServer sets on the failing demo project:
 // every asset-list call answers 503 with the gateway's "Endpoint Error".
 var DemoFault = Fault{Status: 503, Body: BodyGateway, ErrorCode: "500"}
 
-// NewDemoServer starts a server with DemoInventory whose failing project
-// always answers DemoFault, and into which a new asset is uploaded every
-// DemoUploadEvery until it is closed.
+// demoLabUploadTicks is how many DemoUploadEvery periods pass between two
+// uploads into the lab account.
+const demoLabUploadTicks = 2
+
+// NewDemoServer starts a server with two accounts. The default one serves
+// DemoInventory, whose failing project always answers DemoFault, and
+// receives a new asset every DemoUploadEvery. The second, reached with
+// DemoLabAccessKey, serves DemoLabInventory and receives a new asset every
+// other DemoUploadEvery. The uploads go on until the server is closed.
 func NewDemoServer(opts ...Option) *Server {
-	s := NewServer(DemoInventory(), opts...)
+	s := NewServer(DemoInventory(), append([]Option{WithAccount(DemoLabAccessKey, DemoLabSecretKey, DemoLabInventory())}, opts...)...)
+	lab := s.Account(DemoLabAccessKey)
 	s.SetFault(Scope{Operation: client.OpListAssets, Workspace: DemoFailingWorkspace, ProjectID: DemoFailingProject}, DemoFault)
 	s.bg.Go(func() {
 		t := time.NewTicker(DemoUploadEvery)
@@ -130,7 +188,11 @@ func NewDemoServer(opts ...Option) *Server {
 			case <-s.done:
 				return
 			case <-t.C:
-				s.Update(func(inv *Inventory) { demoUpload(inv, n, s.cfg.clock()) })
+				now := s.cfg.clock()
+				s.Update(func(inv *Inventory) { demoUpload(inv, n, now) })
+				if n%demoLabUploadTicks == demoLabUploadTicks-1 {
+					lab.Update(func(inv *Inventory) { demoLabUpload(inv, n/demoLabUploadTicks, now) })
+				}
 			}
 		}
 	})
@@ -153,6 +215,27 @@ func demoUpload(inv *Inventory, n int64, now time.Time) {
 		}
 	}
 	p := targets[n%int64(len(targets))]
+	p.Assets = append(p.Assets, demoAsset(demoFirstUploadID+n, n, now))
+}
+
+// demoLabFirstUploadID is the assetId of the lab account's first upload,
+// above every asset of both demo accounts.
+const demoLabFirstUploadID = 90_000_001
+
+// demoLabUpload adds the lab account's upload n, created at now, to its
+// next project in turn.
+func demoLabUpload(inv *Inventory, n int64, now time.Time) {
+	var targets []*Project
+	for _, ws := range inv.Workspaces {
+		targets = append(targets, ws.Projects...)
+	}
+	p := targets[n%int64(len(targets))]
+	p.Assets = append(p.Assets, demoAsset(demoLabFirstUploadID+n, n, now))
+}
+
+// demoAsset is upload n of a demo account, with ID id, created at now:
+// its format, size and duration follow from n.
+func demoAsset(id, n int64, now time.Time) Asset {
 	formats := []string{"mp4", "mov", "mp4", "png", "jpg", "mkv", "webm", "heic"}
 	format := formats[n%int64(len(formats))]
 	meta := &Meta{Format: Ptr(format), Resolution: Ptr("1920x1080"), Size: Ptr(40_000_000 + 7_919*n%9_000_000)}
@@ -162,9 +245,9 @@ func demoUpload(inv *Inventory, n int64, now time.Time) {
 		meta.DurationMs = Ptr(60_000 + 7_919*n%1_800_000)
 	}
 	at := now.In(seoul).Format("2006-01-02T15:04:05")
-	p.Assets = append(p.Assets, Asset{
-		ID: Ptr(demoFirstUploadID + n), FileName: Ptr("upload-" + strconv.FormatInt(n, 10) + "." + format),
+	return Asset{
+		ID: Ptr(id), FileName: Ptr("upload-" + strconv.FormatInt(n, 10) + "." + format),
 		Key: Ptr("uploads/" + strconv.FormatInt(n, 10) + "." + format), Meta: meta,
 		CreateUserName: Ptr("uploader"), CreatedTime: Ptr(at), UpdateUserName: Ptr("uploader"), UpdatedTime: Ptr(at),
-	})
+	}
 }

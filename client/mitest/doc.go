@@ -36,11 +36,15 @@
 // shape the service and its proxies produce, truncated, malformed or huge
 // bodies, connection resets, and lists that shift or lie about their paging.
 //
-// For the demo, NewDemoServer serves DemoInventory, in which one project
-// (DemoFailingWorkspace, DemoFailingProject) always fails, one
-// (DemoStuckWorkspace, DemoStuckProject) has a stuck analysis queue and one
+// For the demo, NewDemoServer serves two accounts. The default one has
+// DemoInventory, in which one project (DemoFailingWorkspace,
+// DemoFailingProject) always fails, one (DemoStuckWorkspace,
+// DemoStuckProject) has a stuck analysis queue and one
 // (DemoSummaryFailingWorkspace, DemoSummaryFailingProject) sees every scene
-// summary fail, while new assets arrive every DemoUploadEvery.
+// summary fail, while new assets arrive every DemoUploadEvery. The second,
+// signed with DemoLabAccessKey and DemoLabSecretKey, has DemoLabInventory,
+// whose DemoSharedWorkspace is named as one of the first account's, and
+// gets an upload every other DemoUploadEvery.
 //
 // For benchmarks, SyntheticAssets generates assets on the fly, so a project
 // of a million assets costs no memory, and pages are encoded without

@@ -233,24 +233,31 @@ func TestSceneSummaryEndpoint(t *testing.T) {
 // assets created now, and stops growing when closed.
 func TestDemoUploads(t *testing.T) {
 	s := NewDemoServer()
-	count := func() (n int, newest string) {
-		s.View(func(inv *Inventory) {
+	lab := s.Account(DemoLabAccessKey)
+	count := func(a *Account) (n int, newest string, newestID int64) {
+		a.View(func(inv *Inventory) {
 			for _, ws := range inv.Workspaces {
 				for _, p := range ws.Projects {
 					n += p.AssetCount()
 					if len(p.Assets) > 0 {
-						newest = *p.Assets[len(p.Assets)-1].CreatedTime
+						last := p.Assets[len(p.Assets)-1]
+						newest, newestID = *last.CreatedTime, *last.ID
 					}
 				}
 			}
 		})
-		return n, newest
+		return n, newest, newestID
 	}
-	before, _ := count()
+	before, _, _ := count(s.Account(DefaultAccessKey))
+	labBefore, _, _ := count(lab)
 	time.Sleep(2*DemoUploadEvery + 500*time.Millisecond)
-	after, newest := count()
+	after, newest, _ := count(s.Account(DefaultAccessKey))
 	if after != before+2 {
 		t.Errorf("%d assets after two upload periods, want %d", after, before+2)
+	}
+	// The lab account gets one upload every other period, its own.
+	if labAfter, _, id := count(lab); labAfter != labBefore+1 || id != demoLabFirstUploadID {
+		t.Errorf("lab: %d assets after two upload periods, want %d; newest upload %d, want %d", labAfter, labBefore+1, id, demoLabFirstUploadID)
 	}
 	sec, ok := client.ParseTime([]byte(newest), seoul)
 	if !ok || time.Since(time.Unix(sec, 0)) > 2*DemoUploadEvery {

@@ -6,7 +6,7 @@ require (
 	github.com/mediaintel/mediaintel_exporter v0.0.0-00010101000000-000000000000
 	github.com/mediaintel/mediaintel_exporter/dashboards v0.0.0-00010101000000-000000000000
 	github.com/moby/buildkit v0.34.2
-	go.yaml.in/yaml/v3 v3.0.5
+	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (

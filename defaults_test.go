@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
@@ -28,11 +29,15 @@ func TestDefaultsAreWhatShips(t *testing.T) {
 	t.Cleanup(sim.Close)
 	x, _ := exportertest.New(t, sim, nil)
 	for name, cfg := range map[string]exporter.Config{"exportertest.Config": exportertest.Config(sim), "the tests' exporter": x.Config()} {
-		if cfg.API.BaseURL != sim.URL || cfg.API.Credentials == nil {
-			t.Errorf("%s: API %q with credentials %v; want the simulator's", name, cfg.API.BaseURL, cfg.API.Credentials)
+		if len(cfg.Accounts) != 1 {
+			t.Fatalf("%s: %d accounts; want Defaults' one", name, len(cfg.Accounts))
 		}
-		cfg.API.BaseURL = want.cfg.API.BaseURL
-		cfg.API.BackoffBase, cfg.API.BackoffMax = want.cfg.API.BackoffBase, want.cfg.API.BackoffMax
+		a, wa := &cfg.Accounts[0], want.cfg.Accounts[0]
+		if a.API.BaseURL != sim.URL || a.API.Credentials == nil {
+			t.Errorf("%s: API %q with credentials %v; want the simulator's", name, a.API.BaseURL, a.API.Credentials)
+		}
+		a.API.BaseURL = wa.API.BaseURL
+		a.API.BackoffBase, a.API.BackoffMax = wa.API.BackoffBase, wa.API.BackoffMax
 		if got := settingOf(cfg); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s differs from exporter.Defaults:\n got %+v\nwant %+v", name, got, want)
 		}
@@ -49,10 +54,14 @@ type setting struct {
 
 func settingOf(cfg exporter.Config) setting {
 	zone := "<nil>"
-	if cfg.API.Location != nil {
-		zone = cfg.API.Location.String()
+	cfg.Accounts = slices.Clone(cfg.Accounts)
+	for i := range cfg.Accounts {
+		api := &cfg.Accounts[i].API
+		if api.Location != nil {
+			zone = api.Location.String()
+		}
+		api.Credentials, api.Transport, api.Observer, api.Location = nil, nil, nil, nil
 	}
-	cfg.API.Credentials, cfg.API.Transport, cfg.API.Observer, cfg.API.Location = nil, nil, nil, nil
 	cfg.Logger, cfg.Landing = nil, exporter.Landing{}
 	return setting{cfg, zone}
 }

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
+	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // TestMarkdownLinks: every relative link of every Markdown file tracked by
@@ -174,14 +174,15 @@ const (
 )
 
 // TestFailureReasonsTable: the failure reasons table names every reason of
-// client.Reasons, in order, and nothing else.
+// scrape.FailureReasons (client.Reasons and the scraper's own), in
+// order, and nothing else.
 func TestFailureReasonsTable(t *testing.T) {
 	doc, err := os.ReadFile(reasonsDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var reasons []string
-	for _, r := range client.Reasons {
+	for _, r := range scrape.FailureReasons {
 		reasons = append(reasons, string(r))
 	}
 	for _, p := range reasonTableProblems(string(doc), reasons) {
@@ -247,17 +248,17 @@ func reasonTableProblems(doc string, reasons []string) []string {
 		case seen[r]:
 			problems = append(problems, fmt.Sprintf("the row `%s` is there twice", r))
 		case !slices.Contains(reasons, r):
-			problems = append(problems, fmt.Sprintf("the row `%s` names no reason of client.Reasons", r))
+			problems = append(problems, fmt.Sprintf("the row `%s` names no reason of scrape.FailureReasons", r))
 		}
 		seen[r] = true
 	}
 	for _, r := range reasons {
 		if !seen[r] {
-			problems = append(problems, fmt.Sprintf("client.Reasons has %q, which has no row: add one", r))
+			problems = append(problems, fmt.Sprintf("scrape.FailureReasons has %q, which has no row: add one", r))
 		}
 	}
 	if len(problems) == 0 && !slices.Equal(rows, reasons) {
-		problems = append(problems, fmt.Sprintf("the rows are in the order %v, client.Reasons in %v", rows, reasons))
+		problems = append(problems, fmt.Sprintf("the rows are in the order %v, scrape.FailureReasons in %v", rows, reasons))
 	}
 	return problems
 }
@@ -276,9 +277,9 @@ func TestReasonTableProblems(t *testing.T) {
 		want      []string // substrings of the problems, in order
 	}{
 		{"equal", table("a", "b", "c"), nil},
-		{"a reason without a row", table("a", "b"), []string{`client.Reasons has "c", which has no row`}},
+		{"a reason without a row", table("a", "b"), []string{`scrape.FailureReasons has "c", which has no row`}},
 		{"a row without a reason", table("a", "b", "x", "c"), []string{"the row `x` names no reason"}},
-		{"order", table("b", "a", "c"), []string{"in the order [b a c], client.Reasons in [a b c]"}},
+		{"order", table("b", "a", "c"), []string{"in the order [b a c], scrape.FailureReasons in [a b c]"}},
 		{"twice", table("a", "b", "b", "c"), []string{"the row `b` is there twice"}},
 		{"no heading", "# Runbook\n\n| `a` |\n", []string{"no heading"}},
 		{"no table", "## Failure reasons\n\nText.\n\n## Next\n\n| h |\n|---|\n| `a` |\n", []string{"no table under the heading"}},

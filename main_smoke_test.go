@@ -36,7 +36,7 @@ func TestBinaryAgainstSimulator(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	for _, want := range []string{"\nncp_mediaintel_up 1\n", `ncp_mediaintel_project_scrape_success{project_id=`, `ncp_mediaintel_assets{format="mp4"`, "ncp_mediaintel_build_info{", "go_goroutines "} {
+	for _, want := range []string{"\nncp_mediaintel_up{account=\"default\"} 1\n", `ncp_mediaintel_project_scrape_success{account="default",project_id=`, `ncp_mediaintel_assets{account="default",format="mp4"`, "ncp_mediaintel_build_info{", "go_goroutines "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q\nlogs:\n%s", want, p.Log())
 		}
@@ -61,7 +61,7 @@ func TestBinaryDemoSaysSynthetic(t *testing.T) {
 		t.Errorf("landing page should say the data is synthetic: %d\n%s", status, body)
 	}
 	_, metrics := smokeGet(t, base+"/metrics")
-	want := fmt.Sprintf(`ncp_mediaintel_project_scrape_success{project_id="%d",workspace="%s"} 0`, mitest.DemoFailingProject, mitest.DemoFailingWorkspace)
+	want := fmt.Sprintf(`ncp_mediaintel_project_scrape_success{account="default",project_id="%d",workspace="%s"} 0`, mitest.DemoFailingProject, mitest.DemoFailingWorkspace)
 	if !strings.Contains(metrics, want) {
 		t.Errorf("demo metrics lack the failing project %q", want)
 	}
@@ -70,12 +70,12 @@ func TestBinaryDemoSaysSynthetic(t *testing.T) {
 	}
 	// The debug probe of the failing project shows the failing call, its
 	// status and the verdict, and the landing page offers it.
-	debugURL := fmt.Sprintf("%s/probe?workspace=%s&project=%d&debug=true", base, mitest.DemoFailingWorkspace, mitest.DemoFailingProject)
+	debugURL := fmt.Sprintf("%s/probe?account=default&workspace=%s&project=%d&debug=true", base, mitest.DemoFailingWorkspace, mitest.DemoFailingProject)
 	status, body = smokeGet(t, debugURL)
 	for _, want := range []string{
 		fmt.Sprintf("GET /api/v1/workspaces/%s/projects/%d/assets?pageNum=1&pageSize=1000  attempt 4: HTTP 503 code 500", mitest.DemoFailingWorkspace, mitest.DemoFailingProject),
 		fmt.Sprintf(`project %s/%d "broken-uploads": FAILED (server_error)`, mitest.DemoFailingWorkspace, mitest.DemoFailingProject),
-		fmt.Sprintf(`ncp_mediaintel_project_scrape_failure{project_id="%d",reason="server_error",workspace="%s"} 1`, mitest.DemoFailingProject, mitest.DemoFailingWorkspace),
+		fmt.Sprintf(`ncp_mediaintel_project_scrape_failure{account="default",project_id="%d",reason="server_error",workspace="%s"} 1`, mitest.DemoFailingProject, mitest.DemoFailingWorkspace),
 	} {
 		if status != 200 || !strings.Contains(body, want) {
 			t.Errorf("the debug probe (%d) lacks %q:\n%s", status, want, body)
@@ -95,7 +95,7 @@ func TestBinaryRefusesBadStart(t *testing.T) {
 	}{
 		{"no credentials", nil, nil, "NCLOUD_ACCESS_KEY"},
 		{"no secret", []string{"NCLOUD_ACCESS_KEY=ak"}, nil, "NCLOUD_SECRET_KEY"},
-		{"one key file", nil, []string{"--ncp.access-key-file=/nonexistent"}, "must be given together"},
+		{"one key file", nil, []string{"--ncp.access-key-file=/nonexistent"}, "an access key file without a secret key file"},
 		{"bad workspace", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.workspace=Bad_Name"}, "Bad_Name"},
 		{"bad regexp", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.project-include=("}, "invalid project filter"},
 		{"bad page size", []string{"NCLOUD_ACCESS_KEY=a", "NCLOUD_SECRET_KEY=b"}, []string{"--mi.page-size=5000"}, "page size"},

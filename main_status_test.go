@@ -23,13 +23,13 @@ func statusChecks(t *testing.T, e *testutil.Exporter, kinds ...string) float64 {
 	}
 	var n float64
 	for _, kind := range kinds {
-		v, _ := metricValue(body, `ncp_mediaintel_status_checks_total{kind="`+kind+`",result="200"}`)
+		v, _ := metricValue(body, `ncp_mediaintel_status_checks_total{account="default",kind="`+kind+`",result="200"}`)
 		n += v
 	}
 	return n
 }
 
-var loadedRE = regexp.MustCompile(`msg="status state loaded" .*assets=(\d+)`)
+var loadedRE = regexp.MustCompile(`msg="status state loaded" .*account=default .*assets=(\d+)`)
 
 // loaded is the number of assets the exporter's log says it loaded from
 // its state file (-1 when it says nothing).
@@ -53,7 +53,7 @@ func TestStatusRestartIsFree(t *testing.T) {
 	first := testutil.StartExporter(t, bin, args...)
 	first.Get(t, "/metrics") // the listing names the 970 assets to the tracker
 	testutil.Eventually(t, 60*time.Second, "the tracker to settle", func() bool {
-		v, _ := metricValue(first.Get(t, "/internal/metrics"), "ncp_mediaintel_status_queue_assets")
+		v, _ := metricValue(first.Get(t, "/internal/metrics"), `ncp_mediaintel_status_queue_assets{account="default"}`)
 		return v == 0 && statusChecks(t, first) >= 970
 	})
 	before := statusChecks(t, first)
@@ -111,7 +111,7 @@ func TestStatusStateFileSurvivesSIGKILL(t *testing.T) {
 	e := testutil.StartExporter(t, bin, args(2)...)
 	reusable("after three kills", e.Log())
 	failedSummaries := func(e *testutil.Exporter) float64 {
-		v, _ := metricValue(e.Get(t, "/metrics"), `ncp_mediaintel_recent_assets_scene_summary_status{project_id="1003",status="failed",workspace="media-prod"}`)
+		v, _ := metricValue(e.Get(t, "/metrics"), `ncp_mediaintel_recent_assets_scene_summary_status{account="default",project_id="1003",status="failed",workspace="media-prod"}`)
 		return v
 	}
 	// Until the scene summaries of project 1003, which all fail, are known.
@@ -124,7 +124,7 @@ func TestStatusStateFileSurvivesSIGKILL(t *testing.T) {
 		t.Errorf("loaded %d assets after a clean stop, want the 6500 of project 1003:\n%s", n, last.Log())
 	}
 	body := last.Get(t, "/metrics")
-	if v, ok := metricValue(body, `ncp_mediaintel_recent_assets{project_id="1003",workspace="media-prod"}`); !ok || v < 6500 {
+	if v, ok := metricValue(body, `ncp_mediaintel_recent_assets{account="default",project_id="1003",workspace="media-prod"}`); !ok || v < 6500 {
 		t.Errorf("recent_assets of project 1003 = %v (present %v), want at least 6500", v, ok)
 	}
 	// The scene summary stage survived too: project 1003's summaries all

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -59,7 +60,10 @@ func startExporter(t *testing.T, env []string, ready func(addr string) bool, arg
 // baseEnv is a minimal environment plus extra, so that credentials in the
 // environment of whoever runs the tests do not reach the exporter.
 func baseEnv(extra ...string) []string {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
+	// No configure file in HOME, and a metadata service that refuses at
+	// once (the chain's last source): what the machine running the tests
+	// has must not reach the exporter.
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "NCLOUD_METADATA_API_ENDPOINT=http://127.0.0.1:1"}
 	return append(env, extra...)
 }
 
@@ -188,7 +192,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 	if statuses[200] < 5 || statuses[400] < 3 {
 		t.Errorf("answers by status %v: want several 200s and 400s", statuses)
 	}
-	if !strings.Contains(ex[1].body, `ncp_mediaintel_project_scrape_success{project_id="11",workspace="ws-one"} 0`) {
+	if !strings.Contains(ex[1].body, `ncp_mediaintel_project_scrape_success{account="default",project_id="11",workspace="ws-one"} 0`) {
 		t.Errorf("/metrics does not show the failing project:\n%s", ex[1].body)
 	}
 	// The debug answers had their trace to check: the access key's calls,
@@ -327,7 +331,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tc.name, status, tc.want)
 		}
 		if tc.want == 200 {
-			for _, s := range []string{"\nncp_mediaintel_up 1\n", `ncp_mediaintel_assets{format="mp4",project_id="1001",workspace="media-prod"}`} {
+			for _, s := range []string{"\nncp_mediaintel_up{account=\"default\"} 1\n", `ncp_mediaintel_assets{account="default",format="mp4",project_id="1001",workspace="media-prod"}`} {
 				if !strings.Contains(body, s) {
 					t.Errorf("metrics over TLS lack %q", s)
 				}
@@ -455,7 +459,7 @@ func TestMaxRequestsAndCoalescing(t *testing.T) {
 			t.Errorf("scrape %d: %v", i, a.err)
 		case a.status == 200:
 			ok++
-			if !strings.Contains(a.body, "\nncp_mediaintel_up 1\n") || !strings.Contains(a.body, `ncp_mediaintel_project_scrape_success{project_id="22",workspace="ws-two"} 1`) {
+			if !strings.Contains(a.body, "\nncp_mediaintel_up{account=\"default\"} 1\n") || !strings.Contains(a.body, `ncp_mediaintel_project_scrape_success{account="default",project_id="22",workspace="ws-two"} 1`) {
 				t.Errorf("scrape %d: incomplete metrics:\n%.2000s", i, a.body)
 			}
 		case a.status == 503:
@@ -534,7 +538,7 @@ func TestCredentialFilesRotation(t *testing.T) {
 		"--ncp.secret-key-file="+skFile, "--mi.max-attempts=1", "--log.level=debug")
 	c := &http.Client{Timeout: 10 * time.Second}
 	up := func() float64 {
-		v, ok := metricValue(fetch(t, c, http.MethodGet, "http://"+p.Addr+"/metrics", nil).body, "ncp_mediaintel_up")
+		v, ok := metricValue(fetch(t, c, http.MethodGet, "http://"+p.Addr+"/metrics", nil).body, `ncp_mediaintel_up{account="default"}`)
 		if !ok {
 			t.Fatal("no ncp_mediaintel_up in /metrics")
 		}
@@ -579,13 +583,15 @@ func TestMissingCredentials(t *testing.T) {
 		{"nothing", nil, nil, []string{"NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY"}},
 		{"access key only", map[string]string{"NCLOUD_ACCESS_KEY": "ak"}, nil, []string{"NCLOUD_SECRET_KEY"}},
 		{"secret key only", map[string]string{"NCLOUD_SECRET_ACCESS_KEY": "sk-value-not-shown"}, nil, []string{"NCLOUD_ACCESS_KEY"}},
-		{"one key file", nil, []string{"--ncp.access-key-file=/nonexistent/ak"}, []string{"--ncp.access-key-file", "--ncp.secret-key-file"}},
+		{"one key file", nil, []string{"--ncp.access-key-file=/nonexistent/ak"}, []string{"an access key file without a secret key file"}},
 		{"missing key files", nil, []string{"--ncp.access-key-file=/nonexistent/ak", "--ncp.secret-key-file=/nonexistent/sk"}, []string{"/nonexistent/ak"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
 			args := append([]string{"--web.listen-address=127.0.0.1:0"}, tc.args...)
-			code := run(args, func(k string) string { return tc.env[k] }, &stderr)
+			env := map[string]string{"HOME": t.TempDir(), "NCLOUD_METADATA_API_ENDPOINT": "http://127.0.0.1:1"}
+			maps.Copy(env, tc.env)
+			code := run(args, func(k string) string { return env[k] }, &stderr)
 			if code == 0 {
 				t.Fatalf("run returned 0 without credentials")
 			}

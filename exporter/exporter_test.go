@@ -17,29 +17,42 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/status"
 )
 
+// one is the configuration of one account, default, reading sim.
+func one(sim *mitest.Server) Config {
+	return Config{Accounts: []AccountConfig{{Name: DefaultAccount, API: sim.ClientConfig()}}}
+}
+
 // TestConfigErrors: each part that refuses its configuration is named in
 // the error, as main logs it.
 func TestConfigErrors(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
 	t.Cleanup(sim.Close)
 	locked := filepath.Join(t.TempDir(), "state.db")
-	holder, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour}, StateFile: locked})
+	holder := one(sim)
+	holder.Status, holder.StateFile = status.Config{Window: time.Hour}, locked
+	h, err := New(holder)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(holder.Start(context.Background()))
+	t.Cleanup(h.Start(context.Background()))
 	for _, tc := range []struct {
 		name string
 		mod  func(*Config)
 		want string
 	}{
-		{"API URL", func(c *Config) { c.API.BaseURL = "ftp://x" }, "invalid API client configuration"},
-		{"page size", func(c *Config) { c.API.PageSize = 5000 }, "invalid API client configuration"},
-		{"workspace", func(c *Config) { c.Scrape.Workspaces = []string{"Bad_Name"} }, "invalid configuration"},
+		{"API URL", func(c *Config) { c.Accounts[0].API.BaseURL = "ftp://x" }, `invalid API client configuration of account "default"`},
+		{"page size", func(c *Config) { c.Accounts[0].API.PageSize = 5000 }, `invalid API client configuration of account "default"`},
+		{"workspace", func(c *Config) { c.Accounts[0].Scrape.Workspaces = []string{"Bad_Name"} }, `invalid configuration of account "default"`},
+		{"no account", func(c *Config) { c.Accounts = nil }, "invalid configuration"},
+		{"bad account name", func(c *Config) { c.Accounts[0].Name = "Prod" }, "invalid configuration"},
+		{"account twice", func(c *Config) { c.Accounts = append(c.Accounts, c.Accounts[0]) }, "invalid configuration"},
+		{"staleness below the interval", func(c *Config) {
+			c.Background, c.Refresh = true, scrape.RefreshConfig{Interval: time.Minute, MaxStaleness: time.Second}
+		}, "invalid configuration"},
 		{"locked state file", func(c *Config) { c.Status, c.StateFile = status.Config{Window: time.Hour}, locked }, "status tracking"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{API: sim.ClientConfig()}
+			cfg := one(sim)
 			tc.mod(&cfg)
 			_, err := New(cfg)
 			ce, ok := errors.AsType[*ConfigError](err)
@@ -55,19 +68,21 @@ func TestConfigErrors(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 2, AssetsPerProject: 3}))
 	t.Cleanup(sim.Close)
-	e, err := New(Config{API: sim.ClientConfig(), Scrape: scrape.Config{Concurrency: 2}, TelemetryPath: "/m",
-		Landing: Landing{Name: "x", Description: "the landing page"}})
+	cfg := one(sim)
+	cfg.Accounts[0].Scrape.Concurrency = 2
+	cfg.TelemetryPath, cfg.Landing = "/m", Landing{Name: "x", Description: "the landing page"}
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Tracker != nil || e.Limiter != nil {
-		t.Errorf("tracker %v, limiter %v without a window or a rate limit", e.Tracker, e.Limiter)
+	if a := e.Account(DefaultAccount); a == nil || a.Tracker != nil || a.Limiter != nil || a.Refresher != nil {
+		t.Errorf("account %+v; want no tracker, limiter or refresher without a window, a rate limit or background mode", a)
 	}
 	e.Start(context.Background())()
 	srv := httptest.NewServer(e.Routes)
 	t.Cleanup(srv.Close)
 	for path, want := range map[string]string{
-		"/m":                "ncp_mediaintel_up 1",
+		"/m":                `ncp_mediaintel_up{account="default"} 1`,
 		"/-/healthy":        "Healthy",
 		"/internal/metrics": "ncp_mediaintel_api_requests_total",
 		"/":                 "the landing page",
@@ -95,7 +110,9 @@ func TestReady(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 3}))
 	t.Cleanup(sim.Close)
 	sim.SetFault(mitest.Scope{}, mitest.Fault{Status: 503, Body: mitest.BodyGateway})
-	e, err := New(Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour}, StateFile: filepath.Join(t.TempDir(), "state.db")})
+	cfg := one(sim)
+	cfg.Status, cfg.StateFile = status.Config{Window: time.Hour}, filepath.Join(t.TempDir(), "state.db")
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +134,7 @@ func TestReady(t *testing.T) {
 	if code, body := get("/-/ready"); code != 200 || body != "Ready\n" {
 		t.Errorf("/-/ready after Start: %d %q, want 200", code, body)
 	}
-	if _, body := get("/metrics"); !strings.Contains(body, "ncp_mediaintel_up 0") {
+	if _, body := get("/metrics"); !strings.Contains(body, `ncp_mediaintel_up{account="default"} 0`) {
 		t.Fatalf("the API should be down:\n%s", body)
 	}
 	if code, _ := get("/-/ready"); code != 200 {
@@ -130,7 +147,9 @@ func TestReady(t *testing.T) {
 func TestZeroRateBurstIsTheDefault(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
 	t.Cleanup(sim.Close)
-	e, err := New(Config{API: sim.ClientConfig(), RateLimit: 0.001})
+	cfg := one(sim)
+	cfg.Accounts[0].RateLimit = 0.001
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +157,7 @@ func TestZeroRateBurstIsTheDefault(t *testing.T) {
 	defer cancel()
 	allowed := 0
 	for range client.DefaultRateBurst + 1 {
-		if e.Limiter.Wait(ctx) == nil {
+		if e.Account(DefaultAccount).Limiter.Wait(ctx) == nil {
 			allowed++
 		}
 	}
@@ -152,14 +171,16 @@ func TestZeroRateBurstIsTheDefault(t *testing.T) {
 func TestStateFileReleased(t *testing.T) {
 	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
 	t.Cleanup(sim.Close)
-	cfg := Config{API: sim.ClientConfig(), Status: status.Config{Window: time.Hour}, StateFile: filepath.Join(t.TempDir(), "state.db")}
+	cfg := one(sim)
+	cfg.Status, cfg.StateFile = status.Config{Window: time.Hour}, filepath.Join(t.TempDir(), "state.db")
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Start(context.Background())()
 	bad := cfg
-	bad.Scrape.Workspaces = []string{"Bad_Name"}
+	bad.Accounts = []AccountConfig{cfg.Accounts[0]}
+	bad.Accounts[0].Scrape.Workspaces = []string{"Bad_Name"}
 	if _, err := New(bad); err == nil {
 		t.Fatal("New with a bad workspace name succeeded")
 	}

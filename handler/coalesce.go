@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
@@ -23,8 +21,6 @@ import (
 // earlier deadline leave on time, hence this type.
 type coalescer struct {
 	s *scrape.Scraper
-	// coalesced counts the scrapes that joined a running pass.
-	coalesced prometheus.Counter
 
 	mu      sync.Mutex
 	flights map[scrape.Scope]*flight
@@ -39,20 +35,19 @@ type flight struct {
 	deadline time.Time
 }
 
-func newCoalescer(s *scrape.Scraper, coalesced prometheus.Counter) *coalescer {
-	return &coalescer{s: s, coalesced: coalesced, flights: map[scrape.Scope]*flight{}}
+func newCoalescer(s *scrape.Scraper) *coalescer {
+	return &coalescer{s: s, flights: map[scrape.Scope]*flight{}}
 }
 
-// do returns the result of a pass over scope: the running one's, or a new
-// one's. When the scrape gives up first it gets a Result holding only the
-// reason.
-func (c *coalescer) do(ctx context.Context, scope scrape.Scope) *scrape.Result {
+// do returns the result of a pass over scope: the running one's (joined
+// is true), or a new one's. When the scrape gives up first it gets a
+// Result holding only the reason.
+func (c *coalescer) do(ctx context.Context, scope scrape.Scope) (res *scrape.Result, joined bool) {
 	deadline, hasDeadline := ctx.Deadline()
 	c.mu.Lock()
 	f, joined := c.flights[scope]
 	if joined {
 		f.waiters++
-		c.coalesced.Inc()
 	} else {
 		// The pass is detached from this scrape's cancellation (others
 		// may join it) but keeps its deadline.
@@ -88,7 +83,7 @@ func (c *coalescer) do(ctx context.Context, scope scrape.Scope) *scrape.Result {
 	var err error
 	select {
 	case <-f.done:
-		return f.res
+		return f.res, joined
 	case <-early:
 		err = context.DeadlineExceeded
 	case <-ctx.Done():
@@ -97,7 +92,7 @@ func (c *coalescer) do(ctx context.Context, scope scrape.Scope) *scrape.Result {
 			// joiner with an earlier deadline does not wait for it, even
 			// when its context ends before its own timer fires.
 			<-f.done
-			return f.res
+			return f.res, joined
 		}
 	}
 	c.mu.Lock()
@@ -111,5 +106,5 @@ func (c *coalescer) do(ctx context.Context, scope scrape.Scope) *scrape.Result {
 		}
 	}
 	c.mu.Unlock()
-	return &scrape.Result{Scope: scope, Err: err}
+	return &scrape.Result{Account: c.s.Account(), Scope: scope, Err: err}, joined
 }

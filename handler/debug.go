@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
@@ -52,24 +51,22 @@ func (t *trace) TraceAttempt(a client.Attempt) {
 // code and message, duration, bytes; never a header, the signature or a
 // key), the verdict of discovery, of each workspace and of each project,
 // and the exposition the probe would have returned.
-func (h *Handler) serveDebug(ctx context.Context, w http.ResponseWriter, scope scrape.Scope) {
+func (h *Handler) serveDebug(ctx context.Context, w http.ResponseWriter, a *Account, scope scrape.Scope) {
 	tr := &trace{start: time.Now()}
-	res := h.s.ScrapeTraced(ctx, scope, tr)
+	res := a.Scraper.ScrapeTraced(ctx, scope, tr)
 	var expo bytes.Buffer
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector.NewResultCollector(res, collector.ResultOptions{
-		Histograms: h.opts.Histograms, CacheAge: h.cacheOn(), ProjectOnly: scope.ProjectID != 0,
-	}))
-	if fams, err := reg.Gather(); err != nil {
-		fmt.Fprintf(&expo, "# gathering failed: %v\n", err)
-	} else {
-		enc := expfmt.NewEncoder(&expo, expfmt.NewFormat(expfmt.TypeTextPlain))
-		for _, f := range fams {
-			_ = enc.Encode(f)
-		}
+	enc := expfmt.NewEncoder(&expo, expfmt.NewFormat(expfmt.TypeTextPlain))
+	accts := []*Account{a}
+	if err := collector.WriteResults(enc, accountSeries(accts), []*scrape.Result{res}, h.resultOptions(accts, scope.ProjectID != 0)); err != nil {
+		fmt.Fprintf(&expo, "# writing the exposition failed: %v\n", err)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Debug probe of %s, %s, deadline %v\n\n", scope, tr.start.UTC().Format(time.RFC3339), res.Timeout)
+	fmt.Fprintf(&b, "Debug probe of account %s, %s, %s, deadline %v\n", a.Name, scope, tr.start.UTC().Format(time.RFC3339), res.Timeout)
+	writeKey(&b, a.Key, tr.start)
+	if a.Refresher != nil {
+		b.WriteString("Background mode: this probe made a pass of its own; scrapes are answered from the refresher's memory.\n")
+	}
+	b.WriteString("\n")
 	writeTrace(&b, tr)
 	fmt.Fprintf(&b, "\nVerdict (%v):\n", res.Duration.Round(time.Millisecond))
 	writeVerdict(&b, res)
@@ -77,6 +74,19 @@ func (h *Handler) serveDebug(ctx context.Context, w http.ResponseWriter, scope s
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(b.Bytes())
+}
+
+// writeKey says where the account's key comes from and, for a temporary
+// key, when it expires; never the key.
+func writeKey(w io.Writer, k KeyInfo, now time.Time) {
+	if k == nil {
+		return
+	}
+	fmt.Fprintf(w, "Key: %s", k.Source())
+	if exp := k.Expiry(); !exp.IsZero() {
+		fmt.Fprintf(w, ", temporary, expires %s (in %v)", exp.UTC().Format(time.RFC3339), exp.Sub(now).Round(time.Second))
+	}
+	fmt.Fprintln(w)
 }
 
 func writeTrace(w io.Writer, tr *trace) {
@@ -111,11 +121,7 @@ func verdict(ok bool, err error) string {
 	if ok {
 		return "ok"
 	}
-	r := client.ReasonOf(err)
-	if r == "" {
-		r = client.ReasonOther
-	}
-	return fmt.Sprintf("FAILED (%s): %v", r, err)
+	return fmt.Sprintf("FAILED (%s): %v", scrape.FailureReasonOf(err), err)
 }
 
 func writeVerdict(w io.Writer, res *scrape.Result) {

@@ -24,7 +24,7 @@ func TestDebugProbe(t *testing.T) {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	for _, want := range []string{
-		"Debug probe of workspace=ws-alpha",
+		"Debug probe of account default, workspace=ws-alpha",
 		"list_projects            GET /api/v1/workspaces/ws-alpha/projects  attempt 1: HTTP 200",
 		"get_workspace            GET /api/v1/workspaces/ws-alpha  attempt 1: HTTP 200",
 		"GET /api/v1/workspaces/ws-alpha/projects/11/assets?pageNum=1&pageSize=1000  attempt 1: HTTP 200",
@@ -36,7 +36,7 @@ func TestDebugProbe(t *testing.T) {
 		`project ws-alpha/13 "broken": FAILED (server_error): list_assets workspace=ws-alpha project=13 page=1: HTTP 503`,
 		`project ws-alpha/14 "slow": FAILED (timeout)`,
 		"Exposition the probe would return:",
-		`ncp_mediaintel_project_scrape_failure{project_id="13",reason="server_error",workspace="ws-alpha"} 1`,
+		`ncp_mediaintel_project_scrape_failure{account="default",project_id="13",reason="server_error",workspace="ws-alpha"} 1`,
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("the debug answer lacks %q:\n%s", want, r.body)

@@ -53,9 +53,10 @@ type envOpts struct {
 // apply sets what the test gave over the binary's defaults: the fields
 // of cfg and opts that are not zero, and the others as they are.
 func (o envOpts) apply(c *exporter.Config) {
-	c.Scrape = o.cfg
-	if c.Scrape.Concurrency == 0 {
-		c.Scrape.Concurrency = scrape.DefaultConcurrency
+	a := &c.Accounts[0]
+	a.Scrape = o.cfg
+	if a.Scrape.Concurrency == 0 {
+		a.Scrape.Concurrency = scrape.DefaultConcurrency
 	}
 	if o.opts.Timeout != 0 {
 		c.Serve.Timeout = o.opts.Timeout
@@ -67,20 +68,21 @@ func (o envOpts) apply(c *exporter.Config) {
 		c.Serve.MaxInFlight = o.opts.MaxInFlight
 	}
 	if o.pageSize != 0 {
-		c.API.PageSize = o.pageSize
+		a.API.PageSize = o.pageSize
 	}
 	if o.clientFn != nil {
-		o.clientFn(&c.API)
+		o.clientFn(&a.API)
 	}
-	c.RateLimit = o.rateLimit
+	a.RateLimit = o.rateLimit
 	if o.rateBurst != 0 {
-		c.RateBurst = o.rateBurst
+		a.RateBurst = o.rateBurst
 	}
 	if o.status != nil {
 		// The scene summary stage is on, as in the binary, unless the test
-		// turns it off.
+		// turns it off; the status rate is the account's.
 		c.Status = *o.status
 		c.Status.SceneSummaries = !o.noSummaries
+		a.StatusRate = o.status.Rate
 	}
 }
 
@@ -94,7 +96,8 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 		o.status = &st
 	}
 	x, logs := exportertest.New(t, e.sim, o.apply)
-	e.exp, e.api, e.scraper, e.h, e.process, e.serving, e.tracker, e.logs = x, x.API, x.Scraper, x.Handler, x.Process, x.Serving, x.Tracker, logs
+	a := exportertest.Only(t, x)
+	e.exp, e.api, e.scraper, e.h, e.process, e.serving, e.tracker, e.logs = x, a.API, a.Scraper, x.Handler, x.Process, x.Serving, a.Tracker, logs
 	e.srv = httptest.NewServer(x.Routes)
 	t.Cleanup(e.srv.Close)
 	return e

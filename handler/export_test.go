@@ -8,10 +8,13 @@ import (
 
 // What the tests of package handler_test see of the coalescer.
 
+// only is the one account of the tests of package handler_test.
+func (h *Handler) only() *Account { return h.accounts.List()[0] }
+
 // Waiters is the number of scrapes waiting for the pass over scope, -1
 // when none is running.
 func (h *Handler) Waiters(scope scrape.Scope) int {
-	c := h.flights
+	c := h.only().flights
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.flights[scope]; f != nil {
@@ -22,7 +25,7 @@ func (h *Handler) Waiters(scope scrape.Scope) int {
 
 // Passes is the number of passes under way.
 func (h *Handler) Passes() int {
-	c := h.flights
+	c := h.only().flights
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.flights)
@@ -31,5 +34,5 @@ func (h *Handler) Passes() int {
 // Do is a scrape of scope through the coalescer, as /metrics and /probe
 // make it.
 func (h *Handler) Do(ctx context.Context, scope scrape.Scope) *scrape.Result {
-	return h.flights.do(ctx, scope)
+	return h.read(ctx, h.only(), scope)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/exporter"
 )
 
 // Helpers that read exposition text and the simulator's counters.
@@ -28,9 +29,16 @@ func parseFamilies(t testing.TB, body string) map[string]*dto.MetricFamily {
 	return fams
 }
 
+// The tests of this package read one account, exporter.DefaultAccount:
+// labelsOf leaves its account label out, so that a test names the labels
+// that vary. The account label itself is tested where there are several
+// (accounts_test.go, and package collector's tests).
 func labelsOf(m *dto.Metric) map[string]string {
 	l := map[string]string{}
 	for _, lp := range m.GetLabel() {
+		if lp.GetName() == "account" && lp.GetValue() == exporter.DefaultAccount {
+			continue
+		}
 		l[lp.GetName()] = lp.GetValue()
 	}
 	return l
@@ -121,7 +129,8 @@ func projSel(ws string, id int64) map[string]string {
 func assetFigures(fams map[string]*dto.MetricFamily, ws string, id int64) map[string]float64 {
 	out := seriesMatching(fams, projSel(ws, id))
 	for k := range out {
-		if strings.HasPrefix(k, "ncp_mediaintel_project_scrape_duration_seconds{") || strings.HasPrefix(k, "ncp_mediaintel_cache_age_seconds{") {
+		if strings.HasPrefix(k, "ncp_mediaintel_project_scrape_duration_seconds{") || strings.HasPrefix(k, "ncp_mediaintel_cache_age_seconds{") ||
+			strings.HasPrefix(k, "ncp_mediaintel_project_last_success_timestamp_seconds{") {
 			delete(out, k)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/collector"
+	"github.com/mediaintel/mediaintel_exporter/exporter"
 	"github.com/mediaintel/mediaintel_exporter/handler"
 	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
@@ -114,11 +115,10 @@ func fmParse(t testing.TB, body string) fmExposition {
 	return m
 }
 
-// fmSeries names a series as the text exposition writes it: labels sorted.
+// fmSeries names a series as the text exposition writes it: labels
+// sorted, account="default" (the one account of these tests) among them.
 func fmSeries(name string, kv ...string) string {
-	if len(kv) == 0 {
-		return name
-	}
+	kv = append([]string{"account", exporter.DefaultAccount}, kv...)
 	type pair struct{ k, v string }
 	var ps []pair
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -218,7 +218,7 @@ func fmWantWorkspaceFailed(t testing.TB, m fmExposition, ws string) {
 func fmWantScrape(t testing.TB, m fmExposition, failWS string, failPID int64, down bool, self int64) {
 	t.Helper()
 	if down {
-		m.want(t, collector.Namespace+"_up", 0)
+		m.want(t, fmSeries(collector.Namespace+"_up"), 0)
 		for s := range m {
 			if strings.HasPrefix(s, collector.Namespace+"_workspace_") || strings.HasPrefix(s, collector.Namespace+"_project_") {
 				t.Errorf("discovery failed, yet fmSeries %s is exported", s)
@@ -226,7 +226,7 @@ func fmWantScrape(t testing.TB, m fmExposition, failWS string, failPID int64, do
 		}
 		return
 	}
-	m.want(t, collector.Namespace+"_up", 1)
+	m.want(t, fmSeries(collector.Namespace+"_up"), 1)
 	for _, ws := range []string{fmWS1, fmWS2} {
 		if ws == failWS && failPID == 0 {
 			fmWantWorkspaceFailed(t, m, ws)
@@ -763,7 +763,7 @@ func TestFaultMatrix(t *testing.T) {
 				if took > 5*time.Second {
 					t.Errorf("scrape took %v, want it answered at its 750 ms deadline", took)
 				}
-				m.want(t, collector.Namespace+"_scrape_timeout_seconds", 0.75)
+				m.want(t, fmSeries(collector.Namespace+"_scrape_timeout_seconds"), 0.75)
 			},
 		},
 		{

@@ -12,7 +12,6 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/handler"
-	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
 // FuzzScrapeTimeout: the header value comes from the network. ScrapeTimeout
@@ -60,7 +59,8 @@ func FuzzParseTarget(f *testing.F) {
 		"workspace=ws-alpha&project=1&project=2", "workspace=ws-alpha&project=+1", "workspace=ws-alpha;project=1",
 		"workspace=ab", "workspace=" + strings.Repeat("a", 64), "%zz", "workspace=ws-alpha&project=0x10",
 		"workspace=ws-alpha&debug=true", "workspace=ws-alpha&project=2&debug=false", "workspace=ws-alpha&debug=1",
-		"workspace=ws-alpha&debug=true&debug=true",
+		"workspace=ws-alpha&debug=true&debug=true", "account=prod&workspace=ws-alpha", "account=Prod&workspace=ws-alpha",
+		"account=&workspace=ws-alpha", "account=a&account=b&workspace=ws-alpha", "account=-x&workspace=ws-alpha",
 	} {
 		f.Add(s)
 	}
@@ -74,10 +74,13 @@ func FuzzParseTarget(f *testing.F) {
 			if msg := err.Error(); len(msg) > 512 || !utf8.ValidString(msg) {
 				t.Errorf("error message unfit for an HTTP answer (%d bytes): %q", len(msg), msg)
 			}
-			if s != (scrape.Scope{}) {
-				t.Errorf("error %v with a scope %+v", err, s)
+			if s != (handler.Target{}) {
+				t.Errorf("error %v with a target %+v", err, s)
 			}
 			return
+		}
+		if s.Account != "" && (!handler.ValidAccountName(s.Account) || s.Account != q.Get("account")) {
+			t.Errorf("account %q from %q", s.Account, raw)
 		}
 		if !client.ValidWorkspaceName(s.Workspace) {
 			t.Errorf("accepted invalid workspace %q from %q", s.Workspace, raw)

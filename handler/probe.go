@@ -14,32 +14,61 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
-// ParseTarget validates the /probe parameters. A target is a workspace
-// name and optionally a project ID, never a URL; debug (see ParseDebug)
-// may come with them.
-func ParseTarget(q url.Values) (scrape.Scope, error) {
+// Target is what a /probe request asks for: an account (empty when the
+// request names none) and a scope.
+type Target struct {
+	Account string
+	scrape.Scope
+}
+
+// ParseTarget validates the /probe parameters. A target is an account
+// name (optional), a workspace name and optionally a project ID, never a
+// URL; debug (see ParseDebug) may come with them.
+func ParseTarget(q url.Values) (Target, error) {
 	for k := range q {
-		if k != "workspace" && k != "project" && k != "debug" {
-			return scrape.Scope{}, fmt.Errorf("unknown parameter %s: want workspace, optionally project, and optionally debug", quote(k))
+		if k != "account" && k != "workspace" && k != "project" && k != "debug" {
+			return Target{}, fmt.Errorf("unknown parameter %s: want account (optional with one account), workspace, optionally project, and optionally debug", quote(k))
 		}
 	}
-	if len(q["workspace"]) != 1 || len(q["project"]) > 1 {
-		return scrape.Scope{}, errors.New("want exactly one workspace parameter and at most one project parameter")
+	if len(q["workspace"]) != 1 || len(q["project"]) > 1 || len(q["account"]) > 1 {
+		return Target{}, errors.New("want exactly one workspace parameter and at most one account and one project parameter")
+	}
+	var t Target
+	if q.Has("account") {
+		t.Account = q.Get("account")
+		if !ValidAccountName(t.Account) {
+			return Target{}, fmt.Errorf("account %s: want 1-63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit", quote(t.Account))
+		}
 	}
 	ws := q.Get("workspace")
 	if !client.ValidWorkspaceName(ws) {
-		return scrape.Scope{}, fmt.Errorf("workspace %s: want 3-63 characters of a-z, 0-9 and '-'", quote(ws))
+		return Target{}, fmt.Errorf("workspace %s: want 3-63 characters of a-z, 0-9 and '-'", quote(ws))
 	}
-	s := scrape.Scope{Workspace: ws}
+	t.Workspace = ws
 	if q.Has("project") {
 		p := q.Get("project")
 		id, err := strconv.ParseUint(p, 10, 63)
 		if err != nil || id == 0 {
-			return scrape.Scope{}, fmt.Errorf("project %s: want a positive integer", quote(p))
+			return Target{}, fmt.Errorf("project %s: want a positive integer", quote(p))
 		}
-		s.ProjectID = int64(id)
+		t.ProjectID = int64(id)
 	}
-	return s, nil
+	return t, nil
+}
+
+// ValidAccountName reports whether name is a valid account name:
+// [a-z0-9][a-z0-9_-]{0,62}.
+func ValidAccountName(name string) bool {
+	if len(name) < 1 || len(name) > 63 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseDebug reads the debug parameter of /probe: absent, true or false.
@@ -54,13 +83,39 @@ func ParseDebug(q url.Values) (bool, error) {
 	return false, fmt.Errorf("debug=%s: want true or false, once", quote(strings.Join(v, ",")))
 }
 
+// account finds the account a probe names: the only one when it names
+// none. The error says which accounts there are.
+func (h *Handler) account(name string) (*Account, error) {
+	accts := h.accounts.List()
+	if name == "" {
+		if len(accts) == 1 {
+			return accts[0], nil
+		}
+		return nil, fmt.Errorf("want an account parameter: the accounts are %s", accountNames(accts))
+	}
+	for _, a := range accts {
+		if a.Name == name {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown account %s: the accounts are %s", quote(name), accountNames(accts))
+}
+
+func accountNames(accts []*Account) string {
+	names := make([]string, len(accts))
+	for i, a := range accts {
+		names[i] = a.Name
+	}
+	return strings.Join(names, ", ")
+}
+
 // Probe serves one workspace (?workspace=W) or one project
-// (?workspace=W&project=ID), with a fresh registry and none of the
-// process-lifetime metrics; with debug=true, the probe's trace instead
-// (see serveDebug).
+// (?workspace=W&project=ID) of one account (&account=A, which may be left
+// out when there is one), with none of the process-lifetime metrics; with
+// debug=true, the probe's trace instead (see serveDebug).
 func (h *Handler) Probe() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scope, err := ParseTarget(r.URL.Query())
+		t, err := ParseTarget(r.URL.Query())
 		if err != nil {
 			http.Error(w, "bad target: "+err.Error(), http.StatusBadRequest)
 			return
@@ -70,28 +125,41 @@ func (h *Handler) Probe() http.Handler {
 			http.Error(w, "bad target: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if ws := h.s.Workspaces(); len(ws) > 0 && !slices.Contains(ws, scope.Workspace) {
-			http.Error(w, fmt.Sprintf("bad target: workspace %q is not among the configured --mi.workspace", scope.Workspace), http.StatusBadRequest)
+		a, err := h.account(t.Account)
+		if err != nil {
+			http.Error(w, "bad target: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if ws := a.Scraper.Workspaces(); len(ws) > 0 && !slices.Contains(ws, t.Workspace) {
+			http.Error(w, fmt.Sprintf("bad target: workspace %q is not among the workspaces configured for account %q", t.Workspace, a.Name), http.StatusBadRequest)
 			return
 		}
 		if debug {
-			h.bounded(w, r, func(ctx context.Context) { h.serveDebug(ctx, w, scope) })
+			h.bounded(w, r, func(ctx context.Context) { h.serveDebug(ctx, w, a, t.Scope) })
 			return
 		}
 		h.bounded(w, r, func(ctx context.Context) {
-			res := h.flights.do(ctx, scope)
-			if len(res.Workspaces) == 1 {
-				wr := res.Workspaces[0]
-				if wr.NotFound {
-					http.Error(w, fmt.Sprintf("unknown target: workspace %q not found", scope.Workspace), http.StatusBadRequest)
-					return
-				}
-				if wr.Success && scope.ProjectID != 0 && len(wr.Projects) == 0 {
-					http.Error(w, fmt.Sprintf("unknown target: project %d not found in workspace %q", scope.ProjectID, scope.Workspace), http.StatusBadRequest)
-					return
-				}
+			res := h.read(ctx, a, t.Scope)
+			if msg := unknownTarget(res, t); msg != "" {
+				http.Error(w, "unknown target: "+msg, http.StatusBadRequest)
+				return
 			}
-			h.serveResult(w, r, res, scope.ProjectID != 0)
+			h.serveResults(w, r, []*Account{a}, []*scrape.Result{res}, t.ProjectID != 0, nil)
 		})
 	})
+}
+
+// unknownTarget says why res shows that t does not exist, or "".
+func unknownTarget(res *scrape.Result, t Target) string {
+	if len(res.Workspaces) != 1 {
+		return ""
+	}
+	wr := res.Workspaces[0]
+	switch {
+	case wr.NotFound:
+		return fmt.Sprintf("workspace %q not found", t.Workspace)
+	case wr.Success && t.ProjectID != 0 && len(wr.Projects) == 0:
+		return fmt.Sprintf("project %d not found in workspace %q", t.ProjectID, t.Workspace)
+	}
+	return ""
 }

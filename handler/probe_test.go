@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,8 +49,8 @@ func selectText(t testing.TB, fams map[string]*dto.MetricFamily, match map[strin
 			if !hasLabels(m, match) {
 				continue
 			}
-			if name == "ncp_mediaintel_project_scrape_duration_seconds" {
-				m.Gauge.Value = new(float64)
+			if name == "ncp_mediaintel_project_scrape_duration_seconds" || slices.Contains(timestamps, name) {
+				m.Gauge.Value = new(float64) // volatile: differs between two scrapes
 			}
 			out.Metric = append(out.Metric, m)
 		}
@@ -93,14 +94,15 @@ func TestProbeMatchesMetrics(t *testing.T) {
 			}
 		}
 	}
-	// onlyTarget: every series is unlabelled (up, scrape duration and
-	// timeout) or belongs to the target.
+	// onlyTarget: every series is the account's (up, scrape duration and
+	// timeout, discovery, account_info) or belongs to the target.
 	onlyTarget := func(t *testing.T, fams map[string]*dto.MetricFamily, match map[string]string) {
 		for name, f := range fams {
 			for _, m := range f.GetMetric() {
 				l := labelsOf(m)
 				if len(l) == 0 {
-					if name != "ncp_mediaintel_up" && name != "ncp_mediaintel_scrape_duration_seconds" && name != "ncp_mediaintel_scrape_timeout_seconds" {
+					if !slices.Contains([]string{"ncp_mediaintel_up", "ncp_mediaintel_scrape_duration_seconds", "ncp_mediaintel_scrape_timeout_seconds",
+						"ncp_mediaintel_discovery_last_success_timestamp_seconds", "ncp_mediaintel_account_info"}, name) {
 						t.Errorf("unexpected unlabelled series %s", name)
 					}
 					continue
@@ -237,8 +239,8 @@ func TestProbeValidation(t *testing.T) {
 		{"extra parameter", "workspace=" + ws + "&target=x", `unknown parameter "target"`, scrape.Config{}, false},
 		{"module parameter", "workspace=" + ws + "&module=mi", `unknown parameter "module"`, scrape.Config{}, false},
 		{"repeated workspace", "workspace=" + ws + "&workspace=" + other, "exactly one workspace", scrape.Config{}, false},
-		{"repeated project", "workspace=" + ws + "&project=" + pid + "&project=" + pid, "at most one project", scrape.Config{}, false},
-		{"not configured", "workspace=" + other, "not among the configured", scrape.Config{Workspaces: []string{ws}}, false},
+		{"repeated project", "workspace=" + ws + "&project=" + pid + "&project=" + pid, "at most one account and one project", scrape.Config{}, false},
+		{"not configured", "workspace=" + other, "not among the workspaces configured for account \"default\"", scrape.Config{Workspaces: []string{ws}}, false},
 		{"unknown workspace", "workspace=no-such-workspace", "unknown target", scrape.Config{}, true},
 		{"unknown project", "workspace=" + ws + "&project=999999", "unknown target", scrape.Config{}, true},
 		{"project of another workspace", "workspace=" + ws + "&project=" + otherPID, "unknown target", scrape.Config{}, true},
@@ -271,13 +273,14 @@ func discoveryInventory() *mitest.Inventory {
 	}}
 }
 
+// wsGroup and projectGroup are target groups of the tests' one account.
 func wsGroup(host, ws string) sdTargetGroup {
-	return sdTargetGroup{Targets: []string{host}, Labels: map[string]string{"__param_workspace": ws, "workspace": ws}}
+	return sdTargetGroup{Targets: []string{host}, Labels: map[string]string{"__param_account": "default", "account": "default", "__param_workspace": ws, "workspace": ws}}
 }
 
 func projectGroup(host, ws string, id int64, name string) sdTargetGroup {
 	p := strconv.FormatInt(id, 10)
-	return sdTargetGroup{Targets: []string{host}, Labels: map[string]string{
+	return sdTargetGroup{Targets: []string{host}, Labels: map[string]string{"__param_account": "default", "account": "default",
 		"__param_workspace": ws, "__param_project": p, "workspace": ws, "project_id": p, "project_name": name}}
 }
 

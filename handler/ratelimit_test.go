@@ -9,6 +9,7 @@ import (
 
 	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
+	"github.com/mediaintel/mediaintel_exporter/exporter/exportertest"
 	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
@@ -18,7 +19,7 @@ import (
 func limitedEnv(t testing.TB, inv *mitest.Inventory, rps float64, burst int, o envOpts) (*env, *tap, *client.AdaptiveLimiter) {
 	o.rateLimit, o.rateBurst = rps, burst
 	e, tp := newTapEnv(t, inv, o)
-	return e, tp, e.exp.Limiter
+	return e, tp, exportertest.Only(t, e.exp).Limiter
 }
 
 // TestRateLimitHeld: a 20-project scrape keeps to the configured rate.

@@ -130,7 +130,7 @@ func TestSoak(t *testing.T) {
 			return resp.StatusCode, string(b), err
 		}
 		check := func(i int, kind string, status int, body string) {
-			if status != 200 || !strings.Contains(body, "\nncp_mediaintel_up ") {
+			if status != 200 || !strings.Contains(body, "\nncp_mediaintel_up{account=\"default\"} ") {
 				t.Fatalf("iteration %d (%s): status %d: %.300s", i, kind, status, body)
 			}
 		}

@@ -575,7 +575,7 @@ func TestStatusFaults(t *testing.T) {
 			e.sim.SetFault(mitest.Scope{Operation: client.OpImportStatus}, f)
 			e.sim.SetFault(mitest.Scope{Operation: client.OpAnalysisStatus}, f)
 			r := e.fetch(context.Background(), "/metrics", "10")
-			if r.status != 200 || !strings.Contains(r.body, `ncp_mediaintel_project_scrape_success{project_id="8",workspace="ws-fault"} 1`) {
+			if r.status != 200 || !strings.Contains(r.body, `ncp_mediaintel_project_scrape_success{account="default",project_id="8",workspace="ws-fault"} 1`) {
 				t.Fatalf("scrape with faulty status calls: %d\n%s", r.status, r.body)
 			}
 			testutil.Eventually(t, 10*time.Second, "status calls made", func() bool { return e.sim.Requests(client.OpImportStatus) >= 5 })

@@ -36,7 +36,7 @@ func (c *projectCache) get(pr *ProjectResult) (ProjectResult, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[keyOf(pr)]
-	if ok && time.Since(e.At) < c.ttl {
+	if ok && time.Since(e.ReadAt) < c.ttl {
 		c.hits.Add(1)
 		return *e, true
 	}
@@ -46,7 +46,7 @@ func (c *projectCache) get(pr *ProjectResult) (ProjectResult, bool) {
 
 func (c *projectCache) put(pr *ProjectResult) {
 	e := *pr
-	e.At = time.Now()
+	e.ReadAt = time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[keyOf(pr)] = &e
@@ -54,7 +54,7 @@ func (c *projectCache) put(pr *ProjectResult) {
 	if now := time.Now(); now.Sub(c.lastSweep) > c.ttl {
 		c.lastSweep = now
 		for k, v := range c.entries {
-			if now.Sub(v.At) > 2*c.ttl {
+			if now.Sub(v.ReadAt) > 2*c.ttl {
 				delete(c.entries, k)
 			}
 		}

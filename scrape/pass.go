@@ -32,6 +32,20 @@ type pass struct {
 	api      *client.Client // s's client, gated by inFlight
 	inFlight *semaphore.Weighted
 	calls    *semaphore.Weighted
+	// sink, when set, is told what the pass reads as soon as it is read.
+	sink sink
+}
+
+// sink is told what a pass reads, as it reads it (the Refresher keeps
+// it). Each call gets what the pass will not change any more.
+type sink interface {
+	// discovered: the workspaces to read, or why there are none.
+	discovered(names []string, err error)
+	// listed: a workspace's project list was read (wr.Projects are the
+	// selected projects, not yet read) or failed (wr.Err).
+	listed(wr *WorkspaceResult)
+	// read: one project's listing ended, complete or not.
+	read(pr *ProjectResult)
 }
 
 // newPass starts a pass of s; tr, when not nil, is told of its requests.
@@ -124,9 +138,12 @@ func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject i
 			wr.NotFound = true
 		}
 		log.Error("workspace scrape failed", "err", err)
+		if p.sink != nil {
+			p.sink.listed(wr)
+		}
 		return
 	}
-	wr.Success = true
+	wr.Success, wr.ReadAt = true, time.Now()
 	wr.ProjectCount = len(projects)
 	log.Debug("project list read", "projects", len(projects))
 
@@ -141,6 +158,9 @@ func (p *pass) workspace(ctx context.Context, wr *WorkspaceResult, onlyProject i
 	}
 	if onlyProject == 0 {
 		p.retainTracked(wr)
+	}
+	if p.sink != nil {
+		p.sink.listed(wr)
 	}
 	var wg sync.WaitGroup
 	for _, pr := range wr.Projects {
@@ -186,6 +206,9 @@ func (p *pass) retainTracked(wr *WorkspaceResult) {
 // fresh, else by counting or listing its assets. Complete listings are
 // cached.
 func (p *pass) project(ctx context.Context, pr *ProjectResult) {
+	if p.sink != nil {
+		defer p.sink.read(pr)
+	}
 	c := p.s.cache
 	if c != nil && p.fromCache(pr) {
 		return
@@ -197,9 +220,11 @@ func (p *pass) project(ctx context.Context, pr *ProjectResult) {
 		p.list(ctx, pr, start)
 	}
 	pr.Duration = time.Since(start)
-	pr.At = time.Now()
-	if c != nil && pr.Success {
-		c.put(pr)
+	if pr.Success {
+		pr.Read, pr.ReadAt = true, time.Now()
+		if c != nil {
+			c.put(pr)
+		}
 	}
 }
 
@@ -209,9 +234,9 @@ func (p *pass) fromCache(pr *ProjectResult) bool {
 	if !ok {
 		return false
 	}
-	// Served as listed at hit.At, taking no time now.
-	pr.Success, pr.Reported, pr.Stats, pr.FromCache = true, hit.Reported, hit.Stats, true
-	pr.At, pr.Duration = hit.At, 0
+	// Served as listed at hit.ReadAt, taking no time now.
+	pr.Success, pr.Read, pr.Reported, pr.Stats, pr.FromCache = true, true, hit.Reported, hit.Stats, true
+	pr.ReadAt, pr.Duration = hit.ReadAt, 0
 	if t := p.s.cfg.Tracker; t != nil && !pr.CountOnly {
 		sum := t.Summary(pr.Workspace, pr.Project.ID)
 		pr.Status = &sum
@@ -314,7 +339,10 @@ func (p *pass) listAssets(ctx context.Context, pr *ProjectResult) (listing, erro
 	if err := ctx.Err(); err != nil {
 		return listing{}, err
 	}
-	return listing{stats: &pl.stats, recent: pl.recent, reported: first.TotalCount, changed: pl.minSeen != pl.maxSeen}, nil
+	// A copy: the figures outlive the listing (in the cache, in background
+	// mode), its set of asset IDs need not.
+	stats := pl.stats
+	return listing{stats: &stats, recent: pl.recent, reported: first.TotalCount, changed: pl.minSeen != pl.maxSeen}, nil
 }
 
 // projectList is the shared state of one project's pages.

@@ -34,6 +34,8 @@ type Config struct {
 	// are exported. CountOnlyAll applies it to every project.
 	CountOnly    *regexp.Regexp
 	CountOnlyAll bool
+	// Account names the NCP account read, in each Result and log line.
+	Account string
 	// Concurrency bounds the API requests in flight for one pass
 	// (DefaultConcurrency when 0).
 	Concurrency int
@@ -94,12 +96,18 @@ func NewScraper(api *client.Client, cfg Config) (*Scraper, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Account != "" {
+		cfg.Logger = cfg.Logger.With("account", cfg.Account)
+	}
 	s := &Scraper{api: api, cfg: cfg, log: cfg.Logger}
 	if cfg.CacheTTL > 0 {
 		s.cache = newProjectCache(cfg.CacheTTL)
 	}
 	return s, nil
 }
+
+// Account names the account the Scraper reads.
+func (s *Scraper) Account() string { return s.cfg.Account }
 
 // Workspaces is the configured workspace list (empty: every workspace the
 // key can see).
@@ -134,8 +142,12 @@ func (s Scope) String() string {
 	}
 }
 
-// Result is what one pass found. It holds aggregates only, never assets.
+// Result is what one pass found, or in background mode what the latest
+// passes found (Refresher.Snapshot). It holds aggregates only, never
+// assets.
 type Result struct {
+	// Account names the NCP account the figures are of.
+	Account  string
 	Scope    Scope
 	Start    time.Time
 	Duration time.Duration
@@ -143,14 +155,19 @@ type Result struct {
 	Timeout time.Duration
 	// Up is true when discovery succeeded: the workspace list (or, with
 	// configured workspaces or a scope, at least one project list) was read.
-	Up         bool
-	Err        error
-	Workspaces []*WorkspaceResult
+	Up  bool
+	Err error
+	// DiscoveredAt is when discovery last succeeded; zero when it never
+	// did.
+	DiscoveredAt time.Time
+	Workspaces   []*WorkspaceResult
 }
 
 // WorkspaceResult is one workspace of a Result.
 type WorkspaceResult struct {
-	Name       string
+	Name string
+	// Success is true when the project list was read (in background mode:
+	// by the latest pass); Err says why not.
 	Success    bool
 	Err        error
 	Monthly    int64
@@ -160,26 +177,40 @@ type WorkspaceResult struct {
 	Projects     []*ProjectResult
 	// NotFound is true when the API answered 404 for the workspace.
 	NotFound bool
+	// ReadAt is when the project list was last read; zero when never.
+	ReadAt time.Time
 }
 
 // ProjectResult is one project of a workspace.
 type ProjectResult struct {
 	Workspace string
 	Project   client.Project
-	Success   bool
-	Err       error
-	Duration  time.Duration
+	// Success is true when the latest listing of the project was complete
+	// (and, in background mode, its figures are not too old); Err says why
+	// not.
+	Success bool
+	Err     error
+	// Duration is how long the listing took (0 when served from memory).
+	Duration time.Duration
+	// Read is true when the project's figures (Reported, Stats, Status) are
+	// there to export: listed in this pass, or in background mode the
+	// latest complete listing, younger than the staleness limit; a
+	// failure never leaves partial figures.
+	Read bool
 	// Reported is totalCount as the API reported it on page 1.
 	Reported  int64
 	CountOnly bool
-	// Stats is nil for count-only projects and failed projects.
+	// Stats is nil for count-only projects and when Read is false.
 	Stats *Stats
-	// At is when the listing finished.
-	At time.Time
+	// ReadAt is when the latest complete listing ended: the age of the
+	// figures. In background mode it is kept after the figures are too old
+	// to be exported; zero when the project was never read.
+	ReadAt time.Time
 	// FromCache is true when the figures were served from the cache.
 	FromCache bool
 	// Status is the status tracker's summary of the project's recent
-	// assets; nil without a tracker, for count-only and failed projects.
+	// assets; nil without a tracker, for count-only projects and when Read
+	// is false.
 	Status *status.Summary
 }
 
@@ -192,14 +223,24 @@ func (s *Scraper) Scrape(ctx context.Context, scope Scope) *Result {
 // ScrapeTraced is Scrape telling tr (when not nil) of every request the
 // pass makes: the debug probe.
 func (s *Scraper) ScrapeTraced(ctx context.Context, scope Scope, tr client.Tracer) *Result {
-	res := &Result{Scope: scope, Start: time.Now()}
+	return s.scrape(ctx, scope, tr, nil)
+}
+
+// scrape is a pass over scope that tells sink (when not nil) what it
+// reads as it reads it: the Refresher's pass.
+func (s *Scraper) scrape(ctx context.Context, scope Scope, tr client.Tracer, sink sink) *Result {
+	res := &Result{Account: s.cfg.Account, Scope: scope, Start: time.Now()}
 	if dl, ok := ctx.Deadline(); ok {
 		res.Timeout = time.Until(dl).Round(time.Millisecond)
 	}
 	defer func() { res.Duration = time.Since(res.Start) }()
 	p := newPass(s, tr)
+	p.sink = sink
 
 	names, err := p.workspaces(ctx, scope)
+	if sink != nil {
+		sink.discovered(names, err)
+	}
 	if err != nil {
 		res.Err = err
 		s.log.Error("workspace discovery failed", "scope", scope.String(), "err", err)
@@ -225,6 +266,9 @@ func (s *Scraper) ScrapeTraced(ctx context.Context, scope Scope, tr client.Trace
 		}
 	} else {
 		res.Up = true
+	}
+	if res.Up {
+		res.DiscoveredAt = time.Now()
 	}
 	return res
 }

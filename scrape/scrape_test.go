@@ -47,19 +47,22 @@ func newEnv(t testing.TB, inv *mitest.Inventory, o envOpts) *env {
 func attach(t testing.TB, sim *mitest.Server, o envOpts) *env {
 	t.Helper()
 	x, logs := exportertest.New(t, sim, func(c *exporter.Config) {
-		c.Scrape = o.cfg
+		a := &c.Accounts[0]
+		a.Scrape = o.cfg
 		if o.pageSize != 0 {
-			c.API.PageSize = o.pageSize
+			a.API.PageSize = o.pageSize
 		}
 		if o.clientFn != nil {
-			o.clientFn(&c.API)
+			o.clientFn(&a.API)
 		}
 		if o.status != nil {
 			c.Status = *o.status
 			c.Status.SceneSummaries = true // as in the binary
+			a.StatusRate = o.status.Rate
 		}
 	})
-	return &env{sim: sim, api: x.API, scraper: x.Scraper, process: x.Process, logs: logs}
+	a := exportertest.Only(t, x)
+	return &env{sim: sim, api: a.API, scraper: a.Scraper, process: x.Process, logs: logs}
 }
 
 func asset(id int64, format, res string, durMs, size int64) mitest.Asset {

@@ -335,6 +335,19 @@ func (h *Hist) observe(buckets []float64, v float64) {
 	h.Count++
 }
 
+// AppendCumulative appends the cumulative count of each of len(buckets)
+// buckets to dst, as the exposition wants them.
+func (h *Hist) AppendCumulative(dst []uint64, buckets []float64) []uint64 {
+	var acc uint64
+	for i := range buckets {
+		if h.counts != nil {
+			acc += h.counts[i]
+		}
+		dst = append(dst, acc)
+	}
+	return dst
+}
+
 // Cumulative returns the bucket counts as Prometheus wants them.
 func (h *Hist) Cumulative(buckets []float64) map[float64]uint64 {
 	m := make(map[float64]uint64, len(buckets))

@@ -15,13 +15,14 @@ import (
 )
 
 // Config returns the configuration New starts from: exporter.Defaults,
-// reading sim with the simulator's client settings (its URL and key, and
-// retries a few milliseconds apart so that fault tests run fast).
+// its one account reading sim with the simulator's client settings (its
+// URL and key, and retries a few milliseconds apart so that fault tests
+// run fast).
 func Config(sim *mitest.Server) exporter.Config {
 	cfg := exporter.Defaults()
-	api := sim.ClientConfig()
-	cfg.API.BaseURL, cfg.API.Credentials = api.BaseURL, api.Credentials
-	cfg.API.BackoffBase, cfg.API.BackoffMax = api.BackoffBase, api.BackoffMax
+	a, api := &cfg.Accounts[0], sim.ClientConfig()
+	a.API.BaseURL, a.API.Credentials = api.BaseURL, api.Credentials
+	a.API.BackoffBase, a.API.BackoffMax = api.BackoffBase, api.BackoffMax
 	return cfg
 }
 
@@ -42,4 +43,15 @@ func New(t testing.TB, sim *mitest.Server, mod func(*exporter.Config)) (*exporte
 	}
 	t.Cleanup(x.Start(context.Background()))
 	return x, logs
+}
+
+// Only returns the exporter's one account, failing the test when it
+// has several.
+func Only(t testing.TB, x *exporter.Exporter) *exporter.Account {
+	t.Helper()
+	accts := x.Accounts()
+	if len(accts) != 1 {
+		t.Fatalf("%d accounts; want one", len(accts))
+	}
+	return accts[0]
 }

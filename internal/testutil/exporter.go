@@ -21,12 +21,13 @@ type ExporterOptions struct {
 	// Env is the process's whole environment; nil means this process's.
 	Env []string
 	// Ready tells whether the exporter on addr is ready; nil means that
-	// http://addr/-/healthy answers 200.
+	// http://addr/-/ready answers 200 (the exporter is built, its state
+	// file loaded and, in background mode, its first refresh pass ended).
 	Ready func(addr string) bool
 }
 
 // StartExporter runs the exporter binary bin with args on a free loopback
-// port (it adds --web.listen-address), waits until /-/healthy answers 200
+// port (it adds --web.listen-address), waits until /-/ready answers 200
 // (60 s at most), and stops it with SIGTERM when the test ends, failing the
 // test if it then exits uncleanly. Pass "--demo" for the built-in
 // synthetic data.
@@ -41,7 +42,7 @@ func StartExporterWith(t testing.TB, bin string, opts ExporterOptions, args ...s
 	t.Helper()
 	ready := opts.Ready
 	if ready == nil {
-		ready = func(addr string) bool { return answers200("http://" + addr + "/-/healthy") }
+		ready = func(addr string) bool { return answers200("http://" + addr + "/-/ready") }
 	}
 	withAddr := func(addr string) []string { return append(slices.Clone(args), "--web.listen-address="+addr) }
 	p, err := startProcess(bin, opts.Env, withAddr, ready)

@@ -397,7 +397,11 @@ func testStatusBudget(t *testing.T, summaries bool) {
 // plus the tracker's lag.
 func TestStatusMovement(t *testing.T) {
 	const recheck = 200 * time.Millisecond
-	pl := &mitest.Pipeline{ImportTime: 300 * time.Millisecond, WaitTime: 800 * time.Millisecond, AnalysisTime: 800 * time.Millisecond}
+	// Listed times have whole seconds: an asset's pipeline may have run up
+	// to a second when the tracker first hears of it. Waiting and
+	// analysing last long enough to be seen after that, also on a busy
+	// machine (at 800 ms each, CI once saw none pending).
+	pl := &mitest.Pipeline{ImportTime: 300 * time.Millisecond, WaitTime: 1500 * time.Millisecond, AnalysisTime: 1500 * time.Millisecond}
 	const n = 20
 	inv := &mitest.Inventory{Workspaces: []*mitest.Workspace{{Name: "ws-move", Projects: []*mitest.Project{{ID: 6, Pipeline: pl}}}}}
 	e := newEnv(t, inv, envOpts{status: &status.Config{Window: time.Hour, Recheck: recheck}})

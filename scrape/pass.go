@@ -274,7 +274,7 @@ func (p *pass) list(ctx context.Context, pr *ProjectResult, start time.Time) {
 			err = fmt.Errorf("not finished by the scrape deadline: %w", err)
 		}
 		pr.Err = err
-		log.Error("project scrape failed; no asset series exported for it", "err", err)
+		log.Error("project listing failed; no partial figures are exported for it", "err", err)
 		return
 	}
 	pr.Success, pr.Stats, pr.Reported = true, l.stats, l.reported

@@ -336,3 +336,26 @@ func TestBackground(t *testing.T) {
 		t.Errorf("refresh_passes_total of prod: %v %v", v, ok)
 	}
 }
+
+// TestReadyStaysAfterReload: in background mode, an account added by a
+// reload does not take a ready exporter out of service while its first
+// pass runs; it says not_yet_read meanwhile.
+func TestReadyStaysAfterReload(t *testing.T) {
+	sim, cfg := twoAccounts(t)
+	sim.Account(labKey).SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, mitest.Fault{Latency: time.Second})
+	prod, lab := cfg.Accounts[0], cfg.Accounts[1]
+	cfg.Accounts = []exporter.AccountConfig{prod}
+	cfg.Background, cfg.Refresh = true, scrape.RefreshConfig{Interval: time.Hour}
+	cfg.Reload = func() ([]exporter.AccountConfig, error) { return []exporter.AccountConfig{prod, lab}, nil }
+	e, srv := start(t, cfg)
+	testutil.Eventually(t, 10*time.Second, "ready", func() bool { code, _ := get(t, srv.URL+"/-/ready"); return code == 200 })
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, srv.URL+"/-/ready"); code != 200 {
+		t.Errorf("/-/ready during the added account's first pass: %d, want 200", code)
+	}
+	if _, body := get(t, srv.URL+"/metrics"); !strings.Contains(body, `ncp_mediaintel_discovery_failure{account="lab",reason="not_yet_read"} 1`) {
+		t.Errorf("the added account is not reported not_yet_read:\n%s", body)
+	}
+}

@@ -178,6 +178,7 @@ type Exporter struct {
 	bg       context.Context // the background work's, once started
 	accounts atomic.Pointer[accountSet]
 	started  atomic.Bool
+	ready    atomic.Bool                  // Ready has said so once
 	landing  atomic.Pointer[http.Handler] // "/", rebuilt by a reload
 	stopped  chan struct{}                // closed when the background work has ended
 }

@@ -69,8 +69,13 @@ func (e *Exporter) startAccount(ctx context.Context, a *Account) {
 
 // Ready reports whether the exporter serves what it should: Start was
 // called (the state file was loaded by New) and, in background mode,
-// every account's first refresh pass has ended.
+// every account's first refresh pass has ended. Once ready, it stays
+// ready: an account added by a reload says not_yet_read until its first
+// pass, and the exporter is not taken out of service meanwhile.
 func (e *Exporter) Ready() bool {
+	if e.ready.Load() {
+		return true
+	}
 	if !e.started.Load() {
 		return false
 	}
@@ -84,6 +89,7 @@ func (e *Exporter) Ready() bool {
 			return false
 		}
 	}
+	e.ready.Store(true)
 	return true
 }
 

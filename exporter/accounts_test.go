@@ -359,3 +359,38 @@ func TestReadyStaysAfterReload(t *testing.T) {
 		t.Errorf("the added account is not reported not_yet_read:\n%s", body)
 	}
 }
+
+// TestReloadKeepsTracker: an account changed by a reload (here its labels
+// and rate limit) keeps what its status tracker knows, without a state
+// file: the new client asks from then on, nothing settled is asked again.
+func TestReloadKeepsTracker(t *testing.T) {
+	_, cfg := twoAccounts(t)
+	prod := cfg.Accounts[0]
+	prod.Origin = "v1"
+	cfg.Accounts = []exporter.AccountConfig{prod}
+	cfg.Status.Window, cfg.Status.Recheck = 1000000*time.Hour, time.Hour
+	changed := prod
+	changed.Origin, changed.Labels, changed.RateLimit = "v2", map[string]string{"env": "prod"}, 1000
+	cfg.Reload = func() ([]exporter.AccountConfig, error) { return []exporter.AccountConfig{changed}, nil }
+	e, srv := start(t, cfg)
+	get(t, srv.URL+"/metrics") // the listing names the assets to the tracker
+	before := e.Account("prod")
+	testutil.Eventually(t, 10*time.Second, "the tracker to settle", func() bool {
+		st := before.Tracker.Stats()
+		return st.Queue == 0 && len(st.Checks) > 0
+	})
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	after := e.Account("prod")
+	if after == before || after.Tracker != before.Tracker || after.Limiter == nil {
+		t.Fatalf("after the reload: account %p (was %p), tracker %p (was %p), limiter %v", after, before, after.Tracker, before.Tracker, after.Limiter)
+	}
+	_, body := get(t, srv.URL+"/metrics")
+	if v, ok := value(t, body, "ncp_mediaintel_recent_assets", map[string]string{"account": "prod"}); !ok || v != 3 {
+		t.Errorf("recent_assets after the reload: %v %v; want the 3 the tracker knew", v, ok)
+	}
+	if st := after.Tracker.Stats(); st.Queue != 0 {
+		t.Errorf("%d checks due after the reload; want none (nothing settled is asked again)", st.Queue)
+	}
+}

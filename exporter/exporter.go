@@ -192,7 +192,10 @@ type Account struct {
 	Limiter *client.AdaptiveLimiter
 	// Tracker is nil without status tracking.
 	Tracker *status.Tracker
-	Scraper *scrape.Scraper
+	// statusAPI is the client the Tracker asks: API within the status
+	// budget.
+	statusAPI status.API
+	Scraper   *scrape.Scraper
 	// Refresher is nil in on-scrape mode.
 	Refresher *scrape.Refresher
 
@@ -329,7 +332,7 @@ func (e *Exporter) build(cfgs []AccountConfig, old *accountSet) (*accountSet, er
 			set.list = append(set.list, o)
 			continue
 		}
-		a, err := e.newAccount(ac)
+		a, err := e.newAccount(ac, old.find(ac.Name))
 		if err != nil {
 			for _, b := range set.list {
 				if !slices.Contains(old.all(), b) {
@@ -363,8 +366,10 @@ func (s *accountSet) find(name string) *Account {
 	return nil
 }
 
-// newAccount builds one account's parts; nothing runs yet.
-func (e *Exporter) newAccount(ac AccountConfig) (*Account, error) {
+// newAccount builds one account's parts; nothing runs yet. prev, when not
+// nil, is the account of that name that ran before (a reload changed
+// it): its status tracker goes on, with the new client.
+func (e *Exporter) newAccount(ac AccountConfig, prev *Account) (*Account, error) {
 	a := &Account{Config: ac}
 	api := ac.API
 	api.Observer = e.apiObs.ForAccount(ac.Name)
@@ -388,7 +393,7 @@ func (e *Exporter) newAccount(ac AccountConfig) (*Account, error) {
 		e.apiObs.Forget(ac.Name)
 		return nil, refused(fmt.Sprintf("invalid API client configuration of account %q", ac.Name), err)
 	}
-	if err := e.newTracker(a); err != nil {
+	if err := e.newTracker(a, prev); err != nil {
 		e.apiObs.Forget(ac.Name)
 		return nil, err
 	}
@@ -410,10 +415,11 @@ func (e *Exporter) newAccount(ac AccountConfig) (*Account, error) {
 
 // newTracker makes the account's status tracker, when tracking is on:
 // its requests have a budget of their own, below the account's limiter.
-func (e *Exporter) newTracker(a *Account) error {
+func (e *Exporter) newTracker(a *Account, prev *Account) error {
 	if e.cfg.Status.Window <= 0 {
 		return nil
 	}
+	key := stateKey(a.Config)
 	st := e.cfg.Status
 	st.Rate = a.Config.StatusRate
 	if st.Rate <= 0 {
@@ -421,16 +427,29 @@ func (e *Exporter) newTracker(a *Account) error {
 	}
 	st.Logger = e.log.With("component", "status") // the tracker adds the account
 	st.Store, st.Account = e.store, a.Config.Name
-	st.APIURL = cmp.Or(a.Config.StateKey, a.Config.API.BaseURL, client.DefaultBaseURL)
+	st.APIURL = key
 	budget := client.Limiters{client.NewAdaptiveLimiter(st.Rate, 1)}
 	if a.Limiter != nil {
 		budget = append(budget, a.Limiter)
 	}
+	a.statusAPI = a.API.WithLimiter(budget) // the same connections and buffers
+	if prev != nil && prev.Tracker != nil && stateKey(prev.Config) == key {
+		// The same account on the same API: what its tracker knows
+		// holds, with or without a state file.
+		a.Tracker = prev.Tracker
+		a.Tracker.Use(a.statusAPI)
+		return nil
+	}
 	var err error
-	if a.Tracker, err = status.New(a.API.WithLimiter(budget), st); err != nil { // the same connections and buffers
+	if a.Tracker, err = status.New(a.statusAPI, st); err != nil {
 		return refused(fmt.Sprintf("status tracking of account %q", a.Config.Name), err)
 	}
 	return nil
+}
+
+// stateKey names an account's API in the state file.
+func stateKey(ac AccountConfig) string {
+	return cmp.Or(ac.StateKey, ac.API.BaseURL, client.DefaultBaseURL)
 }
 
 // discard lets go of an account that never ran.

@@ -136,6 +136,9 @@ func (e *Exporter) reload() error {
 	set, err := e.build(cfgs, old)
 	if err != nil {
 		for _, prev := range changed {
+			if prev.Tracker != nil {
+				prev.Tracker.Use(prev.statusAPI) // a new account may have taken it over
+			}
 			e.runAccount(prev)
 		}
 		return err

@@ -109,10 +109,10 @@ type answer struct {
 // check asks the API about a and applies the answer.
 func (t *Tracker) check(ctx context.Context, a *asset) {
 	t.mu.Lock()
-	kind, ws, pid := t.nextKind(a), a.proj.key.ws, a.proj.key.id
+	kind, ws, pid, api := t.nextKind(a), a.proj.key.ws, a.proj.key.id, t.api
 	t.mu.Unlock()
 
-	ans, err := t.ask(ctx, kind, ws, pid, a.id)
+	ans, err := t.ask(ctx, api, kind, ws, pid, a.id)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -162,16 +162,16 @@ func (t *Tracker) nextKind(a *asset) CheckKind {
 }
 
 // ask makes the status call of kind, bounded by the check timeout.
-func (t *Tracker) ask(ctx context.Context, kind CheckKind, ws string, pid, id int64) (ans answer, err error) {
+func (t *Tracker) ask(ctx context.Context, api API, kind CheckKind, ws string, pid, id int64) (ans answer, err error) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
 	switch kind {
 	case CheckImport:
-		ans.imp, err = t.api.ImportStatus(ctx, ws, pid, id)
+		ans.imp, err = api.ImportStatus(ctx, ws, pid, id)
 	case CheckAnalysis:
-		ans.ana, err = t.api.AnalysisStatus(ctx, ws, pid, id)
+		ans.ana, err = api.AnalysisStatus(ctx, ws, pid, id)
 	case CheckSceneSummary:
-		ans.sum, err = t.api.SceneSummaryStatus(ctx, ws, pid, id)
+		ans.sum, err = api.SceneSummaryStatus(ctx, ws, pid, id)
 	}
 	return ans, err
 }

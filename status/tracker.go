@@ -277,6 +277,15 @@ func New(api API, cfg Config) (*Tracker, error) {
 	return t, nil
 }
 
+// Use makes the Tracker ask api from now on, keeping all it knows: its
+// account's key or limits changed (a reload). The checks in flight end
+// with the client they started with.
+func (t *Tracker) Use(api API) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.api = api
+}
+
 // Since is the start of the recency window now, in Unix seconds: an
 // asset created or updated since then is recent (see Recent).
 func (t *Tracker) Since() int64 { return t.since(t.now()) }

@@ -48,8 +48,8 @@ func FuzzScrapeTimeout(f *testing.F) {
 }
 
 // FuzzParseTarget: /probe parameters from a raw query string. Accepted
-// targets have a valid workspace name and, if any, a positive project ID;
-// a target is never a URL.
+// targets have a valid workspace name and, if any, a positive project ID
+// (an empty project parameter is none); a target is never a URL.
 func FuzzParseTarget(f *testing.F) {
 	for _, s := range []string{
 		"workspace=ws-alpha", "workspace=ws-alpha&project=11", "workspace=ws-alpha&project=0",
@@ -61,6 +61,7 @@ func FuzzParseTarget(f *testing.F) {
 		"workspace=ws-alpha&debug=true", "workspace=ws-alpha&project=2&debug=false", "workspace=ws-alpha&debug=1",
 		"workspace=ws-alpha&debug=true&debug=true", "account=prod&workspace=ws-alpha", "account=Prod&workspace=ws-alpha",
 		"account=&workspace=ws-alpha", "account=a&account=b&workspace=ws-alpha", "account=-x&workspace=ws-alpha",
+		"workspace=ws-alpha&project=", "workspace=ws-alpha&project=&project=",
 	} {
 		f.Add(s)
 	}
@@ -88,7 +89,7 @@ func FuzzParseTarget(f *testing.F) {
 		if strings.ContainsAny(s.Workspace, ":/?#@.%") {
 			t.Errorf("accepted a workspace that could be (part of) a URL: %q", s.Workspace)
 		}
-		if s.ProjectID < 0 || q.Has("project") != (s.ProjectID > 0) {
+		if s.ProjectID < 0 || (q.Get("project") != "") != (s.ProjectID > 0) {
 			t.Errorf("project ID %d from %q", s.ProjectID, raw)
 		}
 		if len(q["workspace"]) != 1 || q.Get("workspace") != s.Workspace {

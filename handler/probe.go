@@ -22,8 +22,8 @@ type Target struct {
 }
 
 // ParseTarget validates the /probe parameters. A target is an account
-// name (optional), a workspace name and optionally a project ID, never a
-// URL; debug (see ParseDebug) may come with them.
+// name (optional), a workspace name and optionally a project ID (an empty
+// one is none), never a URL; debug (see ParseDebug) may come with them.
 func ParseTarget(q url.Values) (Target, error) {
 	for k := range q {
 		if k != "account" && k != "workspace" && k != "project" && k != "debug" {
@@ -45,8 +45,10 @@ func ParseTarget(q url.Values) (Target, error) {
 		return Target{}, fmt.Errorf("workspace %s: want 3-63 characters of a-z, 0-9 and '-'", quote(ws))
 	}
 	t.Workspace = ws
-	if q.Has("project") {
-		p := q.Get("project")
+	// An empty project is none: an HTML form (the landing page's) sends
+	// its optional fields empty, and Prometheus never sends one (relabeling
+	// drops a label left empty, __param_project too).
+	if p := q.Get("project"); p != "" {
 		id, err := strconv.ParseUint(p, 10, 63)
 		if err != nil || id == 0 {
 			return Target{}, fmt.Errorf("project %s: want a positive integer", quote(p))

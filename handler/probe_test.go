@@ -212,6 +212,28 @@ func TestProbeDeadline(t *testing.T) {
 	}
 }
 
+// TestParseTarget: the targets /probe accepts; an empty project (an HTML
+// form's empty field) is none, the whole workspace.
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  handler.Target
+	}{
+		{"workspace=ws-a", handler.Target{Scope: scrape.Scope{Workspace: "ws-a"}}},
+		{"workspace=ws-a&project=12", handler.Target{Scope: scrape.Scope{Workspace: "ws-a", ProjectID: 12}}},
+		{"workspace=ws-a&project=", handler.Target{Scope: scrape.Scope{Workspace: "ws-a"}}},
+		{"account=lab&workspace=ws-a&project=&debug=true", handler.Target{Account: "lab", Scope: scrape.Scope{Workspace: "ws-a"}}},
+	} {
+		q, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := handler.ParseTarget(q); err != nil || got != tc.want {
+			t.Errorf("ParseTarget(%s) = %+v, %v; want %+v", tc.query, got, err, tc.want)
+		}
+	}
+}
+
 // TestProbeValidation: bad targets are refused with 400 and a message,
 // without a request to the API unless the target had to be looked up.
 func TestProbeValidation(t *testing.T) {
@@ -235,7 +257,6 @@ func TestProbeValidation(t *testing.T) {
 		{"fraction", "workspace=" + ws + "&project=1.5", `project "1.5"`, scrape.Config{}, false},
 		{"negative", "workspace=" + ws + "&project=-5", `project "-5"`, scrape.Config{}, false},
 		{"zero", "workspace=" + ws + "&project=0", `project "0"`, scrape.Config{}, false},
-		{"empty project", "workspace=" + ws + "&project=", `project ""`, scrape.Config{}, false},
 		{"extra parameter", "workspace=" + ws + "&target=x", `unknown parameter "target"`, scrape.Config{}, false},
 		{"module parameter", "workspace=" + ws + "&module=mi", `unknown parameter "module"`, scrape.Config{}, false},
 		{"repeated workspace", "workspace=" + ws + "&workspace=" + other, "exactly one workspace", scrape.Config{}, false},

@@ -57,17 +57,29 @@ func (e *Exporter) buildLanding() error {
 	return nil
 }
 
-// debugProbeCSS lays the debug probe form out as a grid of labelled
-// fields that keeps each input wide enough to type in.
+// debugProbeCSS lays the debug probe form out as a grid: labels in one
+// column, the fields (each wide enough to type in) in the next; in a
+// window narrower than 30em, each label above its field. The landing
+// page's own CSS sizes every label for its own form (label { width:
+// (longest label of that form + 1)/2 em }, 0.5em when it has none, as
+// here), which would let the labels' text run over the fields: width:
+// auto undoes that.
 const debugProbeCSS = `
-form.debug-probe { display: grid; grid-template-columns: max-content minmax(16em, 24em); gap: 0.5em 1em; align-items: center; max-width: 40em; }
-form.debug-probe label { grid-column: 1; }
+form.debug-probe { display: grid; grid-template-columns: max-content minmax(12em, 24em); gap: 0.5em 1em; align-items: center; }
+form.debug-probe label { grid-column: 1; width: auto; }
 form.debug-probe input, form.debug-probe select { grid-column: 2; width: 100%; box-sizing: border-box; }
 form.debug-probe button { grid-column: 2; justify-self: start; }
+@media (max-width: 30em) {
+  form.debug-probe { grid-template-columns: minmax(0, 24em); gap: 0.25em; }
+  form.debug-probe label, form.debug-probe input, form.debug-probe select, form.debug-probe button { grid-column: 1; }
+  form.debug-probe label:not(:first-child), form.debug-probe button { margin-top: 0.5em; }
+}
 `
 
 // debugProbeForm is the landing page's form for /probe?...&debug=true,
-// with the accounts configured when the exporter was built.
+// with the accounts configured when the exporter was built. Its patterns
+// are those /probe checks; the workspace's escapes its '-', which a
+// pattern (compiled with the v flag) must.
 func (e *Exporter) debugProbeForm() string {
 	var b strings.Builder
 	b.WriteString(`<h2>Debug probe</h2>
@@ -81,9 +93,9 @@ func (e *Exporter) debugProbeForm() string {
 	}
 	b.WriteString(`</select>
 <label for="debug-workspace">workspace</label>
-<input id="debug-workspace" name="workspace" required pattern="[a-z0-9-]{3,63}" placeholder="media-prod">
+<input id="debug-workspace" name="workspace" required pattern="[a-z0-9\-]{3,63}" title="3-63 characters: a-z, 0-9 and -" placeholder="media-prod">
 <label for="debug-project">project ID (optional)</label>
-<input id="debug-project" name="project" pattern="[0-9]*" placeholder="1001">
+<input id="debug-project" name="project" inputmode="numeric" pattern="[1-9][0-9]*" title="a project ID: a positive integer; empty for the whole workspace" placeholder="1001">
 <input type="hidden" name="debug" value="true">
 <button type="submit">Debug probe</button>
 </form>`)

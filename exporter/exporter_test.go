@@ -190,3 +190,21 @@ func TestStateFileReleased(t *testing.T) {
 	}
 	e.Start(context.Background())()
 }
+
+// TestLandingHasNoProfilingLinks: the exporter serves no /debug/pprof, so
+// its landing page offers none.
+func TestLandingHasNoProfilingLinks(t *testing.T) {
+	sim := mitest.NewServer(mitest.Generate(1, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 1}))
+	t.Cleanup(sim.Close)
+	cfg := one(sim)
+	cfg.Landing = Landing{Name: "x", Description: "the landing page"}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	e.Routes.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, "the landing page") || strings.Contains(body, "debug/pprof") {
+		t.Errorf("landing page: %d, pprof links %v", rec.Code, strings.Contains(body, "debug/pprof"))
+	}
+}

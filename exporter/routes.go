@@ -48,6 +48,8 @@ func (e *Exporter) buildLanding() error {
 		},
 		ExtraCSS:  debugProbeCSS,
 		ExtraHTML: e.debugProbeForm(),
+		// The exporter serves no /debug/pprof: no links to it.
+		Profiling: "false",
 	})
 	if err != nil {
 		return refused("landing page", err)
@@ -65,6 +67,7 @@ func (e *Exporter) buildLanding() error {
 // here), which would let the labels' text run over the fields: width:
 // auto undoes that.
 const debugProbeCSS = `
+header h1 { overflow-wrap: anywhere; }
 form.debug-probe { display: grid; grid-template-columns: max-content minmax(12em, 24em); gap: 0.5em 1em; align-items: center; }
 form.debug-probe label { grid-column: 1; width: auto; }
 form.debug-probe input, form.debug-probe select { grid-column: 2; width: 100%; box-sizing: border-box; }

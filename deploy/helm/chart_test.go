@@ -733,7 +733,7 @@ func TestScrapeModes(t *testing.T) {
 				}
 				jobs = append(jobs, *sc.JobName)
 				checkTimes(t, c.name, string(ptrOr(sc.ScrapeInterval)), string(ptrOr(sc.ScrapeTimeout)))
-				params := []string{"__param_workspace"}
+				params := []string{"__param_account", "__param_workspace"}
 				if mode == "perProject" {
 					params = append(params, "__param_project")
 				}

@@ -156,7 +156,7 @@ func translateServiceMonitor(t *testing.T, sm *monitoringv1.ServiceMonitor, expo
 }
 
 // discovered returns the /probe parameters of the exporter's discovery,
-// "workspace/project" or "workspace", as a set.
+// "account/workspace/project" or "account/workspace", as a set.
 func discovered(t *testing.T, exporterAddr, query string) map[string]bool {
 	t.Helper()
 	resp, err := http.Get("http://" + exporterAddr + "/discovery" + query)
@@ -172,7 +172,7 @@ func discovered(t *testing.T, exporterAddr, query string) map[string]bool {
 	}
 	out := map[string]bool{}
 	for _, g := range groups {
-		key := g.Labels["__param_workspace"]
+		key := g.Labels["__param_account"] + "/" + g.Labels["__param_workspace"]
 		if p := g.Labels["__param_project"]; p != "" {
 			key += "/" + p
 		}
@@ -284,6 +284,18 @@ func TestScrapeConfigE2E(t *testing.T) {
 	workspaces := discovered(t, exp.Addr, "")
 	if len(projects) < 2 || len(workspaces) < 2 {
 		t.Fatalf("the demo exporter discovers %d projects and %d workspaces; it has more", len(projects), len(workspaces))
+	}
+	// Two accounts, each with a workspace media-prod: their targets must
+	// be told apart.
+	accounts := map[string]bool{}
+	for w := range workspaces {
+		a, ws, _ := strings.Cut(w, "/")
+		if ws == "media-prod" {
+			accounts[a] = true
+		}
+	}
+	if len(accounts) < 2 {
+		t.Fatalf("the demo exporter discovers the workspace media-prod in the accounts %v; it has it in two", accounts)
 	}
 
 	type job struct {

@@ -55,6 +55,8 @@ func renderCases(t *testing.T) []renderCase {
 		renderCase{"named-account", set("accountName", "media-prod")},
 		renderCase{"background", set("background.enabled", true, "background.maxStaleness", "20m")},
 		renderCase{"accounts-server-role", merge(withServerRole(), set("networkPolicy.enabled", true, "web.enableLifecycle", true))},
+		renderCase{"histograms-left-to-prometheus", set("serviceMonitor.convertClassicHistogramsToNHCB", nil,
+			"serviceMonitor.scrapeNativeHistograms", nil, "serviceMonitor.scrapeClassicHistograms", nil)},
 	)
 }
 

@@ -33,7 +33,8 @@ import (
 // resolve stands in for the cluster's DNS: it maps the Service's
 // <name>.<namespace>.svc:<port> to the address the exporter listens on in
 // the test. TLS and basic auth are not translated: the test renders without
-// them, and a ScrapeConfig that has them is refused here.
+// them, and a ScrapeConfig that has them is refused here. The histogram
+// fields depend on the Prometheus version: withHistograms adds them.
 func translateScrapeConfig(t *testing.T, sc *monitoringv1alpha1.ScrapeConfig, resolve func(string) string, shards, shard int) map[string]any {
 	t.Helper()
 	s := sc.Spec
@@ -234,7 +235,12 @@ func poolState(targets []promTarget, pool string) (instances map[string]promTarg
 // a real Prometheus on it.
 func startPrometheus(t *testing.T, name string, scrapeConfigs []any) string {
 	t.Helper()
-	bin := requireTool(t, "prometheus")
+	return startPrometheusBin(t, name, requireTool(t, "prometheus"), scrapeConfigs)
+}
+
+// startPrometheusBin is startPrometheus with the Prometheus binary bin.
+func startPrometheusBin(t *testing.T, name, bin string, scrapeConfigs []any) string {
+	t.Helper()
 	dir := t.TempDir()
 	conf, err := yaml.Marshal(map[string]any{
 		"global":         map[string]any{"scrape_interval": "2s", "evaluation_interval": "2s"},

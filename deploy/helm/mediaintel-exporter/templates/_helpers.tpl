@@ -153,6 +153,22 @@ basicAuth:
 {{- end }}
 
 {{/*
+How Prometheus stores the histograms: the prometheus-operator fields of
+the ServiceMonitor and ScrapeConfig specs (NativeHistogramConfig). A value
+set to null is left out, and so left to Prometheus. The operator leaves
+out a field the Prometheus resource's version does not know.
+*/}}
+{{- define "mediaintel-exporter.histograms" -}}
+{{- $sm := .Values.serviceMonitor }}
+{{- range $field := list "scrapeNativeHistograms" "scrapeClassicHistograms" "convertClassicHistogramsToNHCB" }}
+{{- $v := index $sm $field }}
+{{- if not (kindIs "invalid" $v) }}
+{{ $field }}: {{ $v }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Relabelings giving the /metrics or /internal/metrics target a name that
 survives a pod restart.
 */}}

@@ -94,7 +94,7 @@ func expectedGroups(t *testing.T, vals map[string]any) []any {
 	t.Helper()
 	pr, _ := vals["prometheusRule"].(map[string]any)
 	get := func(k string) map[string]any { m, _ := pr[k].(map[string]any); return m }
-	base := "https://github.com/mediaintel/mediaintel_exporter/blob/main/docs/runbook.md"
+	base := "" // the default: the rule files' own URLs
 	if b, ok := pr["runbookBaseURL"].(string); ok {
 		base = b
 	}
@@ -168,7 +168,7 @@ func TestPrometheusRuleGroups(t *testing.T) {
 		{"default", nil},
 		{"ci/all-values.yaml", valuesFile(t, "all-values.yaml")},
 		{"overrides", overrides},
-		{"no runbook base", set("prometheusRule.runbookBaseURL", "")},
+		{"runbook on main", set("prometheusRule.runbookBaseURL", "https://github.com/mediaintel/mediaintel_exporter/blob/main/docs/runbook.md")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, want := ruleGroups(t, c.vals), expectedGroups(t, c.vals)

@@ -13,17 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 
+	"github.com/Masterminds/semver/v3"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 )
-
-// histogramFields are the chart's histogram values, which are also the
-// names of prometheus-operator's fields.
-var histogramFields = []string{"convertClassicHistogramsToNHCB", "scrapeNativeHistograms", "scrapeClassicHistograms"}
 
 // nhcOf returns the settings of a NativeHistogramConfig by the fields'
 // names; a field left out is absent.
@@ -160,8 +156,11 @@ func promQuery(base, q string) ([]promSample, error) {
 			Result []promSample `json:"result"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(body, &env); err != nil || env.Status != "success" {
-		return nil, fmt.Errorf("query %s: %v %s %.300s", q, err, env.Error, body)
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("query %s: %w: %.300s", q, err, body)
+	}
+	if env.Status != "success" {
+		return nil, fmt.Errorf("query %s: %s %s", q, env.Status, env.Error)
 	}
 	return env.Data.Result, nil
 }

@@ -371,9 +371,9 @@ func TestPrometheusRulePromtool(t *testing.T) {
 
 // jobContextRE finds the repository's job names where alerts_test.yml uses
 // them as job names: in series selectors, expected labels, and the
-// descriptions that quote the job. (Elsewhere "mediaintel_exporter" is the
-// program's name.)
-var jobContextRE = regexp.MustCompile(`(job="|job: |\(job )(mediaintel_probe|mediaintel_exporter|mediaintel)\b`)
+// summaries and descriptions that quote the job ("(job X)", "of job X").
+// (Elsewhere "mediaintel_exporter" is the program's name.)
+var jobContextRE = regexp.MustCompile(`(job="|job: |\(job |of job )(mediaintel_probe|mediaintel_exporter|mediaintel)\b`)
 
 // TestPrometheusRuleJobNames renders the chart with every job name changed
 // (to names with regular expression characters in them) and runs the

@@ -52,6 +52,11 @@ func renderCases(t *testing.T) []renderCase {
 		renderCase{"pdb-minAvailable", set("podDisruptionBudget.enabled", true, "podDisruptionBudget.minAvailable", 1)},
 		renderCase{"monitoring-off", set("serviceMonitor.enabled", false, "prometheusRule.enabled", false, "dashboard.enabled", false)},
 		renderCase{"two-replicas", set("replicaCount", 2, "serviceMonitor.stableInstance", false)},
+		renderCase{"named-account", set("accountName", "media-prod")},
+		renderCase{"background", set("background.enabled", true, "background.maxStaleness", "20m")},
+		renderCase{"accounts-server-role", merge(withServerRole(), set("networkPolicy.enabled", true, "web.enableLifecycle", true))},
+		renderCase{"histograms-left-to-prometheus", set("serviceMonitor.convertClassicHistogramsToNHCB", nil,
+			"serviceMonitor.scrapeNativeHistograms", nil, "serviceMonitor.scrapeClassicHistograms", nil)},
 	)
 }
 
@@ -88,7 +93,9 @@ func TestRender(t *testing.T) {
 		"ci/all-values.yaml": {"ServiceAccount": 1, "Secret": 2, "Service": 1, "Deployment": 1, "ServiceMonitor": 1,
 			"ScrapeConfig": 1, "PrometheusRule": 1, "ConfigMap": 1, "NetworkPolicy": 1, "PodDisruptionBudget": 1},
 		"ci/demo-values.yaml": {"ServiceAccount": 1, "Service": 1, "Deployment": 1, "ServiceMonitor": 1, "ScrapeConfig": 1, "PrometheusRule": 1, "ConfigMap": 1},
-		"monitoring-off":      {"ServiceAccount": 1, "Service": 1, "Deployment": 1},
+		"ci/accounts-values.yaml": {"ServiceAccount": 1, "Service": 1, "Deployment": 1, "ServiceMonitor": 1, "ScrapeConfig": 1,
+			"PrometheusRule": 1, "ConfigMap": 2, "NetworkPolicy": 1},
+		"monitoring-off": {"ServiceAccount": 1, "Service": 1, "Deployment": 1},
 	}
 	total := 0
 	for _, c := range renderCases(t) {
@@ -380,12 +387,13 @@ func TestPodSecurity(t *testing.T) {
 			if web["scheme"] == "https" {
 				scheme = corev1.URISchemeHTTPS
 			}
-			// Liveness: the process serves. Readiness: it is ready for
-			// scrapes (its state loaded), which never depends on the API.
+			// Liveness: the process serves. Startup and readiness: it is
+			// ready for scrapes (its state loaded, in background mode the
+			// first refresh pass ended), which never depends on the API.
 			for _, pp := range []struct {
 				what, path string
 				p          *corev1.Probe
-			}{{"liveness", "/-/healthy", ctr.LivenessProbe}, {"readiness", "/-/ready", ctr.ReadinessProbe}} {
+			}{{"liveness", "/-/healthy", ctr.LivenessProbe}, {"startup", "/-/ready", ctr.StartupProbe}, {"readiness", "/-/ready", ctr.ReadinessProbe}} {
 				p := pp.p
 				if p == nil {
 					t.Fatalf("the %s probe is missing", pp.what)
@@ -433,8 +441,9 @@ func firstInt(ps ...*int64) *int64 {
 
 // TestCredentials checks how the key reaches the exporter: as files of a
 // Secret volume mounted whole (no subPath, so a rotated Secret is seen), the
-// paths passed with --ncp.*-key-file, readable by the pod's user, and never
-// as an argument or an environment variable.
+// paths passed with --ncp.*-key-file (one account) or written in the
+// configuration file (accounts), readable by the pod's user, and never as
+// an argument or an environment variable.
 func TestCredentials(t *testing.T) {
 	for _, c := range renderCases(t) {
 		t.Run(c.name, func(t *testing.T) {
@@ -458,10 +467,22 @@ func TestCredentials(t *testing.T) {
 				if !slices.Contains(ctr.Args, "--demo") {
 					t.Error("demo=true without --demo")
 				}
-				if flags["--ncp.access-key-file"] != "" {
+				if flags["--ncp.access-key-file"] != "" || flags["--config.file"] != "" {
 					t.Error("demo mode mounts credentials")
 				}
 				return
+			}
+			if accts := valuesAccounts(c.vals); len(accts) > 0 {
+				for _, f := range []string{"--ncp.access-key-file", "--ncp.secret-key-file", "--ncp.account"} {
+					if _, ok := flags[f]; ok {
+						t.Errorf("%s with accounts: the configuration file names every account and its key", f)
+					}
+				}
+				checkAccountKeys(t, r, accts)
+				return
+			}
+			if flags["--config.file"] != "" {
+				t.Errorf("--config.file without accounts")
 			}
 			var secretName, akKey, skKey string
 			if cr, _ := c.vals["credentials"].(map[string]any); cr != nil && cr["create"] == true {
@@ -495,44 +516,67 @@ func TestCredentials(t *testing.T) {
 					t.Error("the default install creates a Secret; it should use the existing one")
 				}
 			}
+			if flags["--ncp.account"] != accountName(c.vals) {
+				t.Errorf("--ncp.account=%q, want the value accountName %q", flags["--ncp.account"], accountName(c.vals))
+			}
 			for flag, key := range map[string]string{"--ncp.access-key-file": akKey, "--ncp.secret-key-file": skKey} {
 				path := flags[flag]
 				if path == "" {
 					t.Errorf("no %s argument in %v", flag, ctr.Args)
 					continue
 				}
-				m := mountFor(ctr, filepath.Dir(path))
-				if m == nil {
-					t.Errorf("%s=%s: no volume is mounted at %s", flag, path, filepath.Dir(path))
-					continue
-				}
-				if m.SubPath != "" || m.SubPathExpr != "" {
-					t.Errorf("the credentials are mounted with subPath: a rotated Secret would not reach the exporter")
-				}
-				vol := volumeNamed(ps, m.Name)
-				if vol == nil || vol.Secret == nil || vol.Secret.SecretName != secretName {
-					t.Errorf("%s: volume %s is not the Secret %s: %+v", flag, m.Name, secretName, vol)
-					continue
-				}
-				found := false
-				for _, it := range vol.Secret.Items {
-					if it.Key == key && it.Path == filepath.Base(path) {
-						found = true
-					}
-				}
-				if !found {
-					t.Errorf("%s=%s: the Secret's key %s is not projected to %s (items %+v)", flag, path, key, filepath.Base(path), vol.Secret.Items)
-				}
-				mode := int32(0o644)
-				if vol.Secret.DefaultMode != nil {
-					mode = *vol.Secret.DefaultMode
-				}
-				fsGroup := ps.SecurityContext != nil && ps.SecurityContext.FSGroup != nil
-				if mode&0o004 == 0 && !(mode&0o040 != 0 && fsGroup) {
-					t.Errorf("the key files (mode %o, fsGroup %v) are not readable by the pod's user", mode, fsGroup)
-				}
+				checkKeyFile(t, ps, flag+"="+path, path, secretName, key)
 			}
 		})
+	}
+}
+
+// accountName is the value accountName of vals, or its default.
+func accountName(vals map[string]any) string {
+	if n, ok := vals["accountName"].(string); ok {
+		return n
+	}
+	return "default"
+}
+
+// checkKeyFile checks that the file path is the key key of the Secret
+// secretName, as the pod mounts it: a Secret volume mounted whole at the
+// file's directory (no subPath, so a rotated Secret is seen), read-only,
+// the key projected to the file's name, readable by the pod's user.
+func checkKeyFile(t *testing.T, ps corev1.PodSpec, what, path, secretName, key string) {
+	t.Helper()
+	m := mountFor(ps.Containers[0], filepath.Dir(path))
+	if m == nil {
+		t.Errorf("%s: no volume is mounted at %s", what, filepath.Dir(path))
+		return
+	}
+	if m.SubPath != "" || m.SubPathExpr != "" {
+		t.Errorf("%s: the credentials are mounted with subPath: a rotated Secret would not reach the exporter", what)
+	}
+	if !m.ReadOnly {
+		t.Errorf("%s: the credentials are mounted writable", what)
+	}
+	vol := volumeNamed(ps, m.Name)
+	if vol == nil || vol.Secret == nil || vol.Secret.SecretName != secretName {
+		t.Errorf("%s: volume %s is not the Secret %s: %+v", what, m.Name, secretName, vol)
+		return
+	}
+	found := false
+	for _, it := range vol.Secret.Items {
+		if it.Key == key && it.Path == filepath.Base(path) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("%s: the Secret's key %s is not projected to %s (items %+v)", what, key, filepath.Base(path), vol.Secret.Items)
+	}
+	mode := int32(0o644)
+	if vol.Secret.DefaultMode != nil {
+		mode = *vol.Secret.DefaultMode
+	}
+	fsGroup := ps.SecurityContext != nil && ps.SecurityContext.FSGroup != nil
+	if mode&0o004 == 0 && !(mode&0o040 != 0 && fsGroup) {
+		t.Errorf("%s: the key files (mode %o, fsGroup %v) are not readable by the pod's user", what, mode, fsGroup)
 	}
 }
 
@@ -733,7 +777,7 @@ func TestScrapeModes(t *testing.T) {
 				}
 				jobs = append(jobs, *sc.JobName)
 				checkTimes(t, c.name, string(ptrOr(sc.ScrapeInterval)), string(ptrOr(sc.ScrapeTimeout)))
-				params := []string{"__param_workspace"}
+				params := []string{"__param_account", "__param_workspace"}
 				if mode == "perProject" {
 					params = append(params, "__param_project")
 				}
@@ -928,7 +972,10 @@ func TestNotes(t *testing.T) {
 	}{
 		{"default", nil, []string{"create secret generic mediaintel-exporter-credentials", "ServiceMonitor media/mi-mediaintel-exporter", "No additionalLabels"}},
 		{"perProject", set("scrapeMode", "perProject", "serviceMonitor.additionalLabels", map[string]any{"release": "kps"}), []string{"ScrapeConfig media/mi-mediaintel-exporter-probe", "per project", "/internal/metrics"}},
-		{"demo", set("demo", true), []string{"DEMO MODE"}},
+		{"demo", set("demo", true), []string{"DEMO MODE", "two accounts (default and lab)"}},
+		{"accounts", merge(withServerRole(), set("background.enabled", true)), []string{"3 NCP account(s)", "ConfigMap mi-mediaintel-exporter-config",
+			"prod: Secret ncp-prod (keys access-key and secret-key)", "lab_2: Secret ncp-lab (keys ak and sk)", "on-vm: the NCP server's role",
+			"Background mode: each account is read every 5m"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := render(t, c.vals)

@@ -3,8 +3,11 @@
 # helm lint and template (Helm v3 as a Go library), strict decoding of every
 # object into the Kubernetes and prometheus-operator API types, the
 # PrometheusRule through promtool, the dashboard against dashboards/, the
-# Deployment's arguments against the exporter's --help, and the per-project
-# ScrapeConfig in a real Prometheus against the demo exporter.
+# Deployment's arguments against the exporter's --help, the exporter run on
+# the rendered pod (accounts' configuration file and Secrets), the
+# per-project ScrapeConfig in a real Prometheus against the demo exporter,
+# and the histogram settings in each Prometheus of MEDIAINTEL_PROMETHEUS_BINS
+# (as .ci/run sets it; else the prometheus on PATH).
 #
 # Needs Go (PATH or /usr/local/go/bin), the Go module proxy, and Debian's
 # prometheus package (installed here with apt-get when promtool is missing).
@@ -79,6 +82,6 @@ if [ "$rc" -ne 0 ]; then
   echo "helm: ${passed} passed, ${failed} failed"
   exit 1
 fi
-grep -E 'objects rendered and decoded|targets up|projects up|end-to-end:|SUCCESS' "$log" | sed 's/^ *//' | sort -u || true
+grep -E 'objects rendered and decoded|targets up|projects up|end-to-end:|median asset size|SUCCESS' "$log" | sed 's/^ *//' | sort -u || true
 echo "helm ci: passed in $(( $(date +%s) - start ))s"
 echo "helm: ${passed} passed, ${failed} failed"

@@ -33,7 +33,8 @@ import (
 // resolve stands in for the cluster's DNS: it maps the Service's
 // <name>.<namespace>.svc:<port> to the address the exporter listens on in
 // the test. TLS and basic auth are not translated: the test renders without
-// them, and a ScrapeConfig that has them is refused here.
+// them, and a ScrapeConfig that has them is refused here. The histogram
+// fields depend on the Prometheus version: withHistograms adds them.
 func translateScrapeConfig(t *testing.T, sc *monitoringv1alpha1.ScrapeConfig, resolve func(string) string, shards, shard int) map[string]any {
 	t.Helper()
 	s := sc.Spec
@@ -156,7 +157,7 @@ func translateServiceMonitor(t *testing.T, sm *monitoringv1.ServiceMonitor, expo
 }
 
 // discovered returns the /probe parameters of the exporter's discovery,
-// "workspace/project" or "workspace", as a set.
+// "account/workspace/project" or "account/workspace", as a set.
 func discovered(t *testing.T, exporterAddr, query string) map[string]bool {
 	t.Helper()
 	resp, err := http.Get("http://" + exporterAddr + "/discovery" + query)
@@ -172,7 +173,7 @@ func discovered(t *testing.T, exporterAddr, query string) map[string]bool {
 	}
 	out := map[string]bool{}
 	for _, g := range groups {
-		key := g.Labels["__param_workspace"]
+		key := g.Labels["__param_account"] + "/" + g.Labels["__param_workspace"]
 		if p := g.Labels["__param_project"]; p != "" {
 			key += "/" + p
 		}
@@ -234,7 +235,12 @@ func poolState(targets []promTarget, pool string) (instances map[string]promTarg
 // a real Prometheus on it.
 func startPrometheus(t *testing.T, name string, scrapeConfigs []any) string {
 	t.Helper()
-	bin := requireTool(t, "prometheus")
+	return startPrometheusBin(t, name, requireTool(t, "prometheus"), scrapeConfigs)
+}
+
+// startPrometheusBin is startPrometheus with the Prometheus binary bin.
+func startPrometheusBin(t *testing.T, name, bin string, scrapeConfigs []any) string {
+	t.Helper()
 	dir := t.TempDir()
 	conf, err := yaml.Marshal(map[string]any{
 		"global":         map[string]any{"scrape_interval": "2s", "evaluation_interval": "2s"},
@@ -284,6 +290,18 @@ func TestScrapeConfigE2E(t *testing.T) {
 	workspaces := discovered(t, exp.Addr, "")
 	if len(projects) < 2 || len(workspaces) < 2 {
 		t.Fatalf("the demo exporter discovers %d projects and %d workspaces; it has more", len(projects), len(workspaces))
+	}
+	// Two accounts, each with a workspace media-prod: their targets must
+	// be told apart.
+	accounts := map[string]bool{}
+	for w := range workspaces {
+		a, ws, _ := strings.Cut(w, "/")
+		if ws == "media-prod" {
+			accounts[a] = true
+		}
+	}
+	if len(accounts) < 2 {
+		t.Fatalf("the demo exporter discovers the workspace media-prod in the accounts %v; it has it in two", accounts)
 	}
 
 	type job struct {

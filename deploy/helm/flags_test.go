@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // exporterFlags returns the flags mediaintel_exporter --help lists, by name
@@ -86,69 +85,61 @@ func TestArgsAreExporterFlags(t *testing.T) {
 	}
 }
 
+// placeholderSecrets are the Secrets the chart's test values name, with
+// placeholder keys: enough for the exporter to start, never to call the
+// API.
+var placeholderSecrets = map[string]map[string]string{
+	"mediaintel-exporter-credentials": {"access-key": "placeholder-access-key\n", "secret-key": "placeholder-secret-key\n"},
+	"ncp-prod":                        {"access-key": "placeholder-prod-access-key", "secret-key": "placeholder-prod-secret-key"},
+	"ncp-lab":                         {"ak": "placeholder-lab-access-key", "sk": "placeholder-lab-secret-key"},
+}
+
 // TestExporterStartsWithRenderedArgs runs the exporter with the arguments
-// the Deployment passes (the mounted paths moved into a temporary directory
-// holding key files, and the listen address onto loopback), and checks that
-// it starts and answers the readiness probe's path, then the liveness
-// probe's. No scrape is made: the key is a placeholder and the API is never
-// called (readiness must not depend on it).
+// the Deployment passes, on the pod's files laid out in a temporary
+// directory (the key files, the accounts' configuration file), and checks
+// that it starts and answers the startup and readiness probes' path, then
+// the liveness probe's. No scrape is made: the keys are placeholders and
+// the API is never called (readiness must not depend on it); in
+// background mode the demo's simulator is read.
 func TestExporterStartsWithRenderedArgs(t *testing.T) {
 	bin := testutil.BuildExporter(t)
 	for _, c := range []renderCase{
 		{"default", nil},
 		{"demo", set("demo", true)},
+		{"demo-background", set("demo", true, "background.enabled", true, "background.refreshInterval", "1m", "background.maxStaleness", "10m",
+			"accountName", "media")},
 		{"created-credentials", set("credentials.create", true, "credentials.accessKey", "AKTEST", "credentials.secretKey", "SKTEST",
 			"extraArgs", []any{"--mi.concurrency=4", "--scrape.cache-ttl=50s"}, "log.format", "json")},
+		{"accounts", merge(twoAccounts(), set("web.enableLifecycle", true))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dep := only[*appsv1.Deployment](t, render(t, c.vals))
-			ctr := dep.Spec.Template.Spec.Containers[0]
-			dir := t.TempDir()
-			for _, m := range ctr.VolumeMounts {
-				if err := os.MkdirAll(filepath.Join(dir, m.MountPath), 0o755); err != nil {
-					t.Fatal(err)
+			r := render(t, c.vals)
+			p := layOutPod(t, r, placeholderSecrets)
+			ctr := p.spec.Containers[0]
+			for what, probe := range map[string]*corev1.Probe{"startup": ctr.StartupProbe, "readiness": ctr.ReadinessProbe, "liveness": ctr.LivenessProbe} {
+				if probe == nil || probe.HTTPGet == nil {
+					t.Fatalf("no HTTP %s probe", what)
 				}
 			}
-			for _, a := range ctr.Args {
-				if f, ok := strings.CutPrefix(a, "--ncp.access-key-file="); ok {
-					writeTemp(t, filepath.Join(dir, filepath.Dir(f)), filepath.Base(f), []byte("placeholder-access-key\n"))
-				}
-				if f, ok := strings.CutPrefix(a, "--ncp.secret-key-file="); ok {
-					writeTemp(t, filepath.Join(dir, filepath.Dir(f)), filepath.Base(f), []byte("placeholder-secret-key\n"))
-				}
-			}
-			var probePath string
-			if ctr.ReadinessProbe != nil && ctr.ReadinessProbe.HTTPGet != nil {
-				probePath = ctr.ReadinessProbe.HTTPGet.Path
-			}
-			if probePath == "" {
-				t.Fatal("no HTTP readiness probe")
-			}
-			if ctr.LivenessProbe == nil || ctr.LivenessProbe.HTTPGet == nil {
-				t.Fatal("no HTTP liveness probe")
-			}
-			srv := testutil.StartServer(t, "exporter "+c.name, bin, func(addr string) []string {
-				var args []string
-				for _, a := range ctr.Args {
-					switch {
-					case strings.HasPrefix(a, "--web.listen-address="):
-						a = "--web.listen-address=" + addr
-					case strings.Contains(a, "=/"):
-						k, v, _ := strings.Cut(a, "=")
-						a = k + "=" + filepath.Join(dir, v)
-					}
-					args = append(args, a)
-				}
-				return args
-			}, probePath)
-			resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + srv.Addr + ctr.LivenessProbe.HTTPGet.Path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Errorf("liveness probe %s: %s", ctr.LivenessProbe.HTTPGet.Path, resp.Status)
+			e := testutil.StartExporterWith(t, bin, testutil.ExporterOptions{
+				Env: p.env(t),
+				Ready: func(addr string) bool {
+					return get200("http://"+addr+ctr.StartupProbe.HTTPGet.Path) && get200("http://"+addr+ctr.ReadinessProbe.HTTPGet.Path)
+				},
+			}, p.args()...)
+			if !get200("http://" + e.Addr + ctr.LivenessProbe.HTTPGet.Path) {
+				t.Errorf("liveness probe %s does not answer 200", ctr.LivenessProbe.HTTPGet.Path)
 			}
 		})
 	}
+}
+
+// get200 reports whether a GET of u answers 200.
+func get200(u string) bool {
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(u)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

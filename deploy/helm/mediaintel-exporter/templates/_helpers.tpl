@@ -91,6 +91,51 @@ as its releases are: v0.2.0). */}}
 {{- define "mediaintel-exporter.webConfigDir" -}}/etc/mediaintel/web{{- end }}
 {{- define "mediaintel-exporter.tlsDir" -}}/etc/mediaintel/tls{{- end }}
 {{- define "mediaintel-exporter.stateDir" -}}/var/lib/mediaintel{{- end }}
+{{- /* The configuration file's ConfigMap is mounted as a directory (no
+subPath), so that the kubelet's updates reach the file. */}}
+{{- define "mediaintel-exporter.configDir" -}}/etc/mediaintel/config{{- end }}
+{{- define "mediaintel-exporter.configFile" -}}{{ include "mediaintel-exporter.configDir" . }}/config.yml{{- end }}
+{{- define "mediaintel-exporter.secretsDir" -}}/etc/mediaintel/secrets{{- end }}
+
+{{/* The ConfigMap holding the accounts' configuration file. */}}
+{{- define "mediaintel-exporter.configName" -}}
+{{- printf "%s-config" (include "mediaintel-exporter.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Whether any account reads the server role's keys ("true" or ""). */}}
+{{- define "mediaintel-exporter.serverRole" -}}
+{{- range .Values.accounts }}
+{{- if .serverRole }}true{{ break }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The exporter's configuration file (docs/configuration.md) for the accounts
+value: key files where the Deployment mounts each account's Secret, or
+server_role. Every value is written as JSON, which YAML reads as it is
+(strings quoted, numbers and lists as given); an optional setting is
+written only when the account has it, so that the flags stay its default.
+*/}}
+{{- define "mediaintel-exporter.configYAML" -}}
+{{- $secrets := include "mediaintel-exporter.secretsDir" . -}}
+# The exporter's configuration file (--config.file; docs/configuration.md),
+# rendered by the chart from its accounts value. Edit the values, not this.
+accounts:
+{{- range $a := .Values.accounts }}
+  - name: {{ $a.name | toJson }}
+    {{- if $a.serverRole }}
+    server_role: true
+    {{- else }}
+    access_key_file: {{ printf "%s/%s/access-key" $secrets $a.name | toJson }}
+    secret_key_file: {{ printf "%s/%s/secret-key" $secrets $a.name | toJson }}
+    {{- end }}
+    {{- range $value, $key := dict "apiURL" "api_url" "workspaces" "workspaces" "projectInclude" "project_include" "projectExclude" "project_exclude" "countOnly" "count_only" "rateLimit" "rate_limit" "rateBurst" "rate_burst" "concurrency" "concurrency" "statusRate" "status_rate" "labels" "labels" }}
+    {{- if hasKey $a $value }}
+    {{ $key }}: {{ index $a $value | toJson }}
+    {{- end }}
+    {{- end }}
+{{- end }}
+{{- end }}
 
 {{/*
 The scrape's TLS and basic auth, shared by the ServiceMonitor endpoints, the
@@ -104,6 +149,22 @@ tlsConfig:
 {{- with .Values.serviceMonitor.basicAuth }}
 basicAuth:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+How Prometheus stores the histograms: the prometheus-operator fields of
+the ServiceMonitor and ScrapeConfig specs (NativeHistogramConfig). A value
+set to null is left out, and so left to Prometheus. The operator leaves
+out a field the Prometheus resource's version does not know.
+*/}}
+{{- define "mediaintel-exporter.histograms" -}}
+{{- $sm := .Values.serviceMonitor }}
+{{- range $field := list "scrapeNativeHistograms" "scrapeClassicHistograms" "convertClassicHistogramsToNHCB" }}
+{{- $v := index $sm $field }}
+{{- if not (kindIs "invalid" $v) }}
+{{ $field }}: {{ $v }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -126,9 +187,44 @@ survives a pod restart.
 {{- if and .Values.serviceMonitor.enabled .Values.serviceMonitor.stableInstance (gt (int .Values.replicaCount) 1) }}
 {{- fail "serviceMonitor.stableInstance gives every replica's target the same labels: with replicaCount > 1 set it to false (and read the README's \"Replicas\" first)" }}
 {{- end }}
-{{- if and .Values.credentials.create (not .Values.demo) }}
+{{- if and .Values.credentials.create (not .Values.demo) (not .Values.accounts) }}
 {{- if or (not .Values.credentials.accessKey) (not .Values.credentials.secretKey) }}
 {{- fail "credentials.create needs credentials.accessKey and credentials.secretKey" }}
+{{- end }}
+{{- end }}
+{{- if .Values.accounts }}
+{{- if .Values.demo }}
+{{- fail "demo=true brings its own two accounts: leave accounts empty with it (the exporter refuses --demo with --config.file)" }}
+{{- end }}
+{{- if .Values.credentials.create }}
+{{- fail "credentials.create makes a Secret that no account reads: with accounts, name each account's Secret in its existingSecret" }}
+{{- end }}
+{{- end }}
+{{- $seen := dict }}
+{{- range $i, $a := .Values.accounts }}
+{{- $what := printf "accounts[%d] (%s)" $i (toString $a.name) }}
+{{- if hasKey $seen (toString $a.name) }}
+{{- fail (printf "%s: the name %s is also that of accounts[%d]; each account needs a name of its own (the value of its account label)" $what (toString $a.name) (get $seen (toString $a.name))) }}
+{{- end }}
+{{- $_ := set $seen (toString $a.name) $i }}
+{{- if and $a.existingSecret $a.serverRole }}
+{{- fail (printf "%s: both existingSecret and serverRole: give exactly one source of the account's key" $what) }}
+{{- end }}
+{{- if not (or $a.existingSecret $a.serverRole) }}
+{{- fail (printf "%s: no key: give existingSecret (a Secret holding the account's key) or serverRole: true" $what) }}
+{{- end }}
+{{- if hasKey ($a.labels | default dict) "account" }}
+{{- fail (printf "%s: labels has a label named account, which the exporter sets itself (the account's name)" $what) }}
+{{- end }}
+{{- if and $a.serverRole (or (hasKey $a "accessKeyKey") (hasKey $a "secretKeyKey")) }}
+{{- fail (printf "%s: accessKeyKey and secretKeyKey name keys of existingSecret; a serverRole account has none" $what) }}
+{{- end }}
+{{- end }}
+{{- if .Values.background.enabled }}
+{{- range .Values.extraArgs }}
+{{- if and (hasPrefix "--scrape.cache-ttl=" .) (not (has (trimPrefix "--scrape.cache-ttl=" .) (list "0" "0s"))) }}
+{{- fail (printf "extraArgs: %s with background.enabled: the refresh keeps every figure in memory, so the exporter refuses a cache TTL in background mode; drop it" .) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

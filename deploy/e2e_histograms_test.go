@@ -94,8 +94,11 @@ func TestE2EHistograms(t *testing.T) {
 	var at time.Time
 	testutil.EventuallyNoError(t, window+3*histogramsRefresh, "three refresh passes are stored", func() error {
 		_, series, err := p2.query(`max(ncp_mediaintel_refresh_last_pass_end_timestamp_seconds)`)
-		if err != nil || len(series) != 1 {
-			return fmt.Errorf("the last pass's end: %+v %v", series, err)
+		if err != nil {
+			return err
+		}
+		if len(series) != 1 {
+			return fmt.Errorf("the last pass's end: %+v", series)
 		}
 		end := time.UnixMilli(int64(series[0].float() * 1000))
 		at = end.Add(histogramsRefresh / 2)

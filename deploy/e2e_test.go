@@ -378,14 +378,15 @@ func waitForWebhook(t *testing.T, hook *webhook, timeout time.Duration, alertnam
 	t.Helper()
 	var got promAlert
 	testutil.EventuallyNoError(t, timeout, fmt.Sprintf("the webhook receives %s %v", alertname, want), func() error {
-		for _, a := range hook.firing(alertname, want) {
-			if a.Labels["severity"] == "" || a.Annotations["summary"] == "" || a.Annotations["description"] == "" || a.Annotations["runbook_url"] == "" {
-				return fmt.Errorf("alert without severity, summary, description or runbook_url: %+v", a)
-			}
-			got = a
-			return nil
+		firing := hook.firing(alertname, want)
+		if len(firing) == 0 {
+			return fmt.Errorf("%d notifications so far: %+v", len(hook.notifications()), hook.notifications())
 		}
-		return fmt.Errorf("%d notifications so far: %+v", len(hook.notifications()), hook.notifications())
+		got = firing[0]
+		if got.Labels["severity"] == "" || got.Annotations["summary"] == "" || got.Annotations["description"] == "" || got.Annotations["runbook_url"] == "" {
+			return fmt.Errorf("alert without severity, summary, description or runbook_url: %+v", got)
+		}
+		return nil
 	})
 	return got
 }
@@ -819,8 +820,11 @@ func testE2EProbeExporterDown(t *testing.T, rel promRelease) {
 			return err
 		}
 		_, all, err := api.query(`count(up{job="mediaintel_probe"})`)
-		if err != nil || len(all) != 1 {
-			return fmt.Errorf("/probe targets: %+v %v", all, err)
+		if err != nil {
+			return err
+		}
+		if len(all) != 1 {
+			return fmt.Errorf("/probe targets: %+v", all)
 		}
 		probes = int(all[0].float())
 		share := map[string]float64{}

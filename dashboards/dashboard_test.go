@@ -1,10 +1,14 @@
 package dashboards
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,10 +16,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
+	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/internal/failing"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
 )
@@ -29,6 +35,9 @@ func TestMain(m *testing.M) {
 // testVars are the values the tests give Grafana's variables: every
 // workspace and project, and plausible intervals.
 var testVars = map[string]string{
+	"job":             ".*",
+	"instance":        ".*",
+	"account":         ".*",
 	"workspace":       ".*",
 	"project":         ".*",
 	"datasource":      "prometheus",
@@ -96,15 +105,24 @@ func TestDashboardModel(t *testing.T) {
 	}
 
 	vars := map[string]dashboard.VariableModel{}
+	var order []string
 	for _, v := range d.Templating.List {
 		vars[v.Name] = v
+		order = append(order, v.Name)
+	}
+	// Each variable narrows the next: Grafana refreshes them in this order.
+	if want := []string{"datasource", "job", "instance", "account", "workspace", "project"}; !slices.Equal(order, want) {
+		t.Errorf("variables %q, want %q", order, want)
 	}
 	if v, ok := vars["datasource"]; !ok || v.Type != dashboard.VariableTypeDatasource || v.Query == nil || v.Query.String == nil || *v.Query.String != "prometheus" {
 		t.Errorf("want a datasource variable of type prometheus, got %+v", v)
 	}
 	for name, query := range map[string]string{
-		"workspace": `label_values(ncp_mediaintel_project_info, workspace)`,
-		"project":   `label_values(ncp_mediaintel_project_info{workspace=~"$workspace"}, project_id)`,
+		"job":       `label_values({__name__=~"ncp_mediaintel_up|ncp_mediaintel_build_info"}, job)`,
+		"instance":  `label_values({__name__=~"ncp_mediaintel_up|ncp_mediaintel_build_info", job=~"$job"}, instance)`,
+		"account":   `label_values({__name__=~"ncp_mediaintel_up|ncp_mediaintel_api_requests_total", job=~"$job", instance=~"$instance"}, account)`,
+		"workspace": `label_values(ncp_mediaintel_project_info{job=~"$job", instance=~"$instance", account=~"$account"}, workspace)`,
+		"project":   `label_values(ncp_mediaintel_project_info{job=~"$job", instance=~"$instance", account=~"$account", workspace=~"$workspace"}, project_id)`,
 	} {
 		v, ok := vars[name]
 		switch {
@@ -148,7 +166,7 @@ func TestDashboardModel(t *testing.T) {
 			t.Errorf("panel %q has no query", title)
 		}
 	}
-	wantRows := []string{"Overview", "By format", "Growth", "Projects", "Usage", "Asset health", "Analysis pipeline", "Exporter health", "Failures"}
+	wantRows := []string{"Overview", "By format", "Growth", "Projects", "Usage", "Asset health", "Analysis pipeline", "Exporter health", "Failures", "Accounts", "Data age and refresh"}
 	if strings.Join(rows, "|") != strings.Join(wantRows, "|") {
 		t.Errorf("rows %q, want %q", rows, wantRows)
 	}
@@ -197,10 +215,39 @@ func TestMetricsExist(t *testing.T) {
 	}
 
 	bin := testutil.BuildExporter(t)
-	exp := testutil.StartExporter(t, bin, "--demo")
-	exported := testutil.MetricNames(exp.Get(t, "/metrics"))
+	exported := map[string]bool{}
+	// The names, and which of them carry the account label: on-scrape and
+	// background mode (the refresh metrics), with two accounts (--demo).
+	withAccount, withoutAccount := map[string]bool{}, map[string]bool{}
+	for _, args := range [][]string{{"--demo"}, {"--demo", "--scrape.mode=background"}} {
+		exp := testutil.StartExporter(t, bin, args...)
+		for _, path := range []string{"/metrics", "/internal/metrics"} {
+			body := exp.Get(t, path)
+			for n := range testutil.MetricNames(body) {
+				exported[n] = true
+			}
+			accountLabels(body, withAccount, withoutAccount)
+		}
+		exp.Stop(t)
+	}
 	for n := range failing.MetricNames(t, bin) {
 		exported[n] = true
+	}
+	for n := range serverRoleMetricNames(t, bin) {
+		exported[n] = true
+	}
+	// ExporterOnly names exactly the exporter's metrics without an account
+	// label (those the exporter exports in these modes; the configuration
+	// reload metrics need --config.file).
+	for n := range withoutAccount {
+		if strings.HasPrefix(n, "ncp_mediaintel_") && !slices.Contains(ExporterOnly, n) {
+			t.Errorf("%s has no account label, and ExporterOnly does not list it: its queries would not find it once an account is picked", n)
+		}
+	}
+	for _, n := range ExporterOnly {
+		if withAccount[n] {
+			t.Errorf("ExporterOnly lists %s, which has an account label: select the account", n)
+		}
 	}
 	// The recording rules the dashboard reads are Prometheus', from the
 	// rules file the deployment loads beside the alerts.
@@ -260,4 +307,116 @@ func TestQueryHelpers(t *testing.T) {
 	if _, err := Queries([]byte(`{"templating":{"list":[{"name":"v","type":"query","query":"query_result(up)"}]}}`)); err == nil {
 		t.Error("a variable query other than label_values should be reported")
 	}
+}
+
+// accountLabels sorts the sample names of an exposition into those whose
+// samples carry an account label and those whose samples do not.
+func accountLabels(exposition string, with, without map[string]bool) {
+	sc := bufio.NewScanner(strings.NewReader(exposition))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, rest, _ := strings.Cut(line, "{")
+		if i := strings.IndexByte(name, ' '); i >= 0 {
+			name, rest = name[:i], ""
+		}
+		name = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+		labels, _, _ := strings.Cut(rest, "}")
+		if strings.HasPrefix(labels, `account="`) || strings.Contains(labels, `,account="`) {
+			with[name] = true
+		} else {
+			without[name] = true
+		}
+	}
+}
+
+// TestQuerySelectors: every selector of an exporter metric (or of a
+// recording rule of it) selects the job, the instance and the account
+// variables (the job and instance only for ExporterOnly metrics), and every
+// grouping or join that keeps the workspace keeps the account: two
+// exporters, or two accounts with a workspace of the same name, never add
+// up unpicked. The variables chain: each selects those before it.
+func TestQuerySelectors(t *testing.T) {
+	queries, err := Queries(committed(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	for _, q := range queries {
+		p, err := selectorProblems(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q.Where, err)
+		}
+		problems = append(problems, p...)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+func TestSelectorProblems(t *testing.T) {
+	for _, tc := range []struct {
+		q    Query
+		want int
+	}{
+		{Query{Where: "p", Expr: `sum(ncp_mediaintel_assets{job=~"$job", instance=~"$instance", account=~"$account"})`}, 0},
+		{Query{Where: "p", Expr: `sum(ncp_mediaintel_assets{job=~"$job", account=~"$account"})`}, 1},
+		{Query{Where: "p", Expr: `sum(ncp_mediaintel_assets)`}, 3},
+		{Query{Where: "p", Expr: `sum by (workspace) (ncp_mediaintel_assets{job=~"$job", instance=~"$instance", account=~"$account"})`}, 1},
+		{Query{Where: "p", Expr: `a{job=~"$job", instance=~"$instance", account=~"$account"} * on (workspace) group_left b{job=~"$job", instance=~"$instance", account=~"$account"}`}, 1},
+		{Query{Where: "p", Expr: `max(ncp_mediaintel_build_info{job=~"$job", instance=~"$instance"})`}, 0},
+		{Query{Where: "p", Expr: `max(ncp_mediaintel_build_info{job=~"$job", instance=~"$instance", account=~"$account"})`}, 1},
+		{Query{Where: "p", Expr: `max(up{job="x"})`}, 0},
+		{Query{Where: "variable job", Expr: `ncp_mediaintel_up`}, 0},
+		{Query{Where: "variable instance", Expr: `ncp_mediaintel_up`}, 1},
+		{Query{Where: "variable instance", Expr: `ncp_mediaintel_up{job=~"$job"}`}, 0},
+		{Query{Where: "variable project", Expr: `ncp_mediaintel_project_info{job=~"$job", instance=~"$instance", account=~"$account"}`}, 1},
+	} {
+		got, err := selectorProblems(tc.q)
+		if err != nil || len(got) != tc.want {
+			t.Errorf("selectorProblems(%+v) = %q, %v; want %d problems", tc.q, got, err, tc.want)
+		}
+	}
+}
+
+// serverRoleMetricNames returns the metric names the built exporter bin
+// exports for an account whose key is the server role's temporary one
+// (credentials_expiry_timestamp_seconds is only for those): bin reads the
+// key from a test double of NCP's metadata service, and the simulator
+// accepts it.
+func serverRoleMetricNames(t *testing.T, bin string) map[string]bool {
+	t.Helper()
+	const ak, sk, role = "ncp_iam_ROLEACCESSKEY0001", "ncp_iam_ROLESECRETKEY00000000001", "dashboard-test-role"
+	sim := mitest.NewServer(mitest.Generate(3, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 5}))
+	t.Cleanup(sim.Close)
+	expires := time.Now().Add(time.Hour)
+	sim.Account(mitest.DefaultAccessKey).AddKey(ak, sk, expires)
+	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPut && r.URL.Path == "/latest/api/token":
+			_, _ = io.WriteString(w, "token")
+		case r.Method == http.MethodGet && r.URL.Path == "/latest/meta-data/iam/security-credentials/":
+			_, _ = io.WriteString(w, role)
+		case r.Method == http.MethodGet && r.URL.Path == "/latest/meta-data/iam/security-credentials/"+role:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = fmt.Fprintf(w, `{"AccessKeyId":%q,"SecretAccessKey":%q,"Expiration":%q,"Code":"Success"}`, ak, sk, expires.UTC().Format(time.RFC3339))
+		default:
+			http.Error(w, "Path Not found.", http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(md.Close)
+	conf := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(conf, []byte("accounts:\n  - name: on-vm\n    server_role: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "NCLOUD_METADATA_API_ENDPOINT="+md.URL)
+	exp := testutil.StartExporterWith(t, bin, testutil.ExporterOptions{Env: env}, "--config.file="+conf, "--mi.api-url="+sim.URL)
+	names := testutil.MetricNames(exp.Get(t, "/metrics"))
+	if !names["ncp_mediaintel_credentials_expiry_timestamp_seconds"] {
+		t.Errorf("an account of the server role has no ncp_mediaintel_credentials_expiry_timestamp_seconds:\n%s", exp.Log())
+	}
+	return names
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/common/model"
@@ -53,18 +54,11 @@ func metricNames(expr string) ([]string, error) {
 		if !ok {
 			return nil
 		}
-		name := vs.Name
-		if name == "" {
-			for _, m := range vs.LabelMatchers {
-				if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
-					name = m.Value
-				}
-			}
+		sel := selectorNames(vs)
+		if len(sel) == 0 {
+			err = fmt.Errorf("selector %s names no metric, nor a list of them", vs)
 		}
-		if name == "" {
-			err = fmt.Errorf("selector %s names no single metric", vs)
-		}
-		names = append(names, name)
+		names = append(names, sel...)
 		return nil
 	})
 	if err != nil {
@@ -89,6 +83,7 @@ func TestMetricNamesExtraction(t *testing.T) {
 		{`label_replace(k, "dst", "$1", "src", "(.*)")`, []string{"k"}},
 		{`max_over_time(rate(l[5m])[1h:${__interval}]) + {__name__="m", a="b"} + l`, []string{"l", "m"}},
 		{`scalar(sum(n))`, []string{"n"}},
+		{`{__name__=~"o|p:q"} or r`, []string{"o", "p:q", "r"}},
 	} {
 		got, err := metricNames(tc.expr)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -106,4 +101,129 @@ func TestMetricNamesExtraction(t *testing.T) {
 			t.Errorf("metricNames(%q) = %q without an error", expr, got)
 		}
 	}
+}
+
+// nameListRE is a __name__ regular expression that is a list of names:
+// a|b|c, each a plain metric name.
+var nameListRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\|[a-zA-Z_:][a-zA-Z0-9_:]*)*$`)
+
+// selectorNames returns the metric names a vector selector selects: its
+// name, a __name__="x" matcher, or a __name__=~"a|b" matcher listing
+// names. None when it selects names otherwise (a pattern).
+func selectorNames(vs *parser.VectorSelector) []string {
+	if vs.Name != "" {
+		return []string{vs.Name}
+	}
+	for _, m := range vs.LabelMatchers {
+		if m.Name != model.MetricNameLabel {
+			continue
+		}
+		switch {
+		case m.Type == labels.MatchEqual:
+			return []string{m.Value}
+		case m.Type == labels.MatchRegexp && nameListRE.MatchString(m.Value):
+			return strings.Split(m.Value, "|")
+		}
+	}
+	return nil
+}
+
+// variableOrder is the order of the dashboard's label variables: each
+// variable's query selects those before it, and each panel query selects
+// those its metric has.
+var variableOrder = []string{"job", "instance", "account", "workspace", "project"}
+
+// variableLabel is the label each variable selects.
+var variableLabel = map[string]string{"job": "job", "instance": "instance", "account": "account", "workspace": "workspace", "project": "project_id"}
+
+// selectorProblems says where a query does not select what it should: a
+// selector of an exporter metric (ncp_mediaintel_..., recorded series
+// included) without job=~"$job", instance=~"$instance" and
+// account=~"$account" (no account for ExporterOnly metrics); a variable's
+// query that does not select exactly the variables before it; a grouping or
+// join that keeps the workspace without the account, or drops the account.
+func selectorProblems(q Query) ([]string, error) {
+	// The interval variables are expanded; the label variables stay as they
+	// are, inside the matchers' strings, to be seen.
+	intervals := map[string]string{}
+	for k, v := range testVars {
+		if strings.HasPrefix(k, "__") || k == "datasource" {
+			intervals[k] = v
+		}
+	}
+	e, err := promql.ParseExpr(ExpandVariables(q.Expr, intervals))
+	if err != nil {
+		return nil, err
+	}
+	variable, isVariable := strings.CutPrefix(q.Where, "variable ")
+	var problems []string
+	bad := func(format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("%s: ", q.Where)+fmt.Sprintf(format, args...))
+	}
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.VectorSelector:
+			names := selectorNames(n)
+			exporter, exporterOnly := false, len(names) > 0
+			for _, name := range names {
+				if strings.Contains(name, "ncp_mediaintel_") {
+					exporter = true
+				}
+				if !slices.Contains(ExporterOnly, name) {
+					exporterOnly = false
+				}
+			}
+			if !exporter {
+				return nil
+			}
+			has := map[string]bool{}
+			for _, m := range n.LabelMatchers {
+				for v, l := range variableLabel {
+					if m.Name == l && m.Type == labels.MatchRegexp && m.Value == "$"+v {
+						has[v] = true
+					}
+				}
+			}
+			var want []string
+			switch {
+			case isVariable:
+				i := slices.Index(variableOrder, variable)
+				if i < 0 {
+					bad("a variable the tests do not know")
+					return nil
+				}
+				want = variableOrder[:i]
+			case exporterOnly:
+				want = []string{"job", "instance"}
+			default:
+				want = []string{"job", "instance", "account"}
+			}
+			for _, v := range want {
+				if !has[v] {
+					bad("%s does not select %s=~\"$%s\"", n, variableLabel[v], v)
+				}
+			}
+			if isVariable || exporterOnly {
+				for v := range has {
+					if !slices.Contains(want, v) {
+						bad("%s selects %s=~\"$%s\", which it should not", n, variableLabel[v], v)
+					}
+				}
+			}
+		case *parser.AggregateExpr:
+			keeps := func(l string) bool { return slices.Contains(n.Grouping, l) != n.Without }
+			if n.Without && slices.Contains(n.Grouping, "account") {
+				bad("%s drops the account", n.Op)
+			}
+			if !n.Without && keeps("workspace") && !keeps("account") {
+				bad("%s by %v keeps the workspace, not the account", n.Op, n.Grouping)
+			}
+		case *parser.BinaryExpr:
+			if m := n.VectorMatching; m != nil && m.On && slices.Contains(m.MatchingLabels, "workspace") && !slices.Contains(m.MatchingLabels, "account") {
+				bad("%s on %v matches on the workspace, not the account", n.Op, m.MatchingLabels)
+			}
+		}
+		return nil
+	})
+	return problems, nil
 }

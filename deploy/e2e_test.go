@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mediaintel/mediaintel_exporter/client"
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
 	"github.com/mediaintel/mediaintel_exporter/dashboards"
 	"github.com/mediaintel/mediaintel_exporter/internal/testutil"
@@ -35,6 +37,18 @@ const (
 	e2eFor = "5s"
 	// e2eBacklog is MediaIntelAnalysisBacklogStuck's threshold, in seconds.
 	e2eBacklog = "10"
+	// e2eProjectLimit is MediaIntelWorkspaceNearProjectLimit's threshold:
+	// the workspace media-prod of both demo accounts has more projects (5
+	// and 3), research-lab fewer (2).
+	e2eProjectLimit = "2"
+)
+
+// The demo's two accounts (--demo, and the tests' own simulator with the
+// same inventories), and the workspace name both have.
+const (
+	accountDefault = "default"
+	accountLab     = "lab"
+	sharedWS       = mitest.DemoSharedWorkspace
 )
 
 // mustReplace applies a regexp replacement that must match: the examples
@@ -50,7 +64,8 @@ func mustReplace(t *testing.T, what, text, re, repl string) string {
 }
 
 // writeTestRules copies recording.yml and alerts.yml into dir, with every
-// alert's "for" shortened to e2eFor.
+// alert's "for" shortened to e2eFor and two thresholds lowered to what the
+// demo reaches within the test.
 func writeTestRules(t *testing.T, dir string) {
 	t.Helper()
 	src := filepath.Join(deployDir(t), "prometheus")
@@ -59,9 +74,110 @@ func writeTestRules(t *testing.T, dir string) {
 	// The backlog alert's hour becomes e2eBacklog: the demo's stuck
 	// project has been pending only since the exporter started.
 	alerts = mustReplace(t, "alerts.yml", alerts, `ncp_mediaintel_analysis_oldest_pending_seconds > 3600`, "ncp_mediaintel_analysis_oldest_pending_seconds > "+e2eBacklog)
+	alerts = mustReplace(t, "alerts.yml", alerts, `ncp_mediaintel_workspace_projects > 900`, "ncp_mediaintel_workspace_projects > "+e2eProjectLimit)
 	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), []byte(alerts), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// prometheusConfig returns the example configuration name of
+// deploy/prometheus as a user of rel runs it (forPrometheus: without the
+// Prometheus 3 lines on 2.x), pointed at the exporter at exp and the
+// Alertmanager at am (none when am is ""), with the test's intervals.
+func prometheusConfig(t *testing.T, rel promRelease, name, exp, am string) string {
+	t.Helper()
+	conf := forPrometheus(rel, readFile(t, filepath.Join(deployDir(t), "prometheus", name)))
+	conf = mustReplace(t, name, conf, `localhost:9847`, exp)
+	if am == "" {
+		conf = mustReplace(t, name, conf, `(?s)\nalerting:.*?\n\n`, "\n")
+	} else {
+		conf = mustReplace(t, name, conf, `localhost:9093`, am)
+	}
+	conf = mustReplace(t, name, conf, `scrape_interval: \S+`, "scrape_interval: "+e2eScrapeInterval)
+	conf = mustReplace(t, name, conf, `scrape_timeout: \S+`, "scrape_timeout: "+e2eScrapeInterval)
+	conf = mustReplace(t, name, conf, `evaluation_interval: \S+`, "evaluation_interval: "+e2eEvalInterval)
+	return conf
+}
+
+// startPrometheus runs rel's Prometheus with the configuration conf and
+// the test copies of the rules (writeTestRules) until it is ready.
+func startPrometheus(t *testing.T, rel promRelease, name, conf string) promAPI {
+	t.Helper()
+	dir := t.TempDir()
+	writeTestRules(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := testutil.StartServer(t, name, rel.Prometheus, func(addr string) []string {
+		return []string{
+			"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + addr,
+		}
+	}, "/-/ready")
+	return promAPI{base: "http://" + p.Addr}
+}
+
+// startAlertmanager runs Debian's Alertmanager with the example
+// configuration, sending to hook, its waits shortened.
+func startAlertmanager(t *testing.T, hook *webhook) *testutil.Server {
+	t.Helper()
+	amBin := requireTool(t, "prometheus-alertmanager", "alertmanager")
+	hookSrv := httptest.NewServer(hook)
+	t.Cleanup(hookSrv.Close)
+	dir := t.TempDir()
+	conf := readFile(t, filepath.Join(deployDir(t), "alertmanager", "alertmanager.yml"))
+	conf = mustReplace(t, "alertmanager.yml", conf, `url: http://127\.0\.0\.1:5001/mediaintel`, "url: "+hookSrv.URL+"/mediaintel")
+	conf = mustReplace(t, "alertmanager.yml", conf, `group_wait: \S+`, "group_wait: 1s")
+	conf = mustReplace(t, "alertmanager.yml", conf, `group_interval: \S+`, "group_interval: 1s")
+	if err := os.WriteFile(filepath.Join(dir, "alertmanager.yml"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return testutil.StartServer(t, "alertmanager", amBin, func(addr string) []string {
+		return []string{
+			"--config.file=" + filepath.Join(dir, "alertmanager.yml"),
+			"--storage.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + addr,
+			"--cluster.listen-address=",
+		}
+	}, "/-/ready")
+}
+
+// newE2ESimulator starts an API simulator with the demo's two accounts and
+// inventories, and its failing project, but without the demo's uploads:
+// the figures do not move, so two Prometheus servers read the same ones,
+// and the test can make the API fail when it wants.
+func newE2ESimulator(t *testing.T) *mitest.Server {
+	t.Helper()
+	sim := mitest.NewServer(mitest.DemoInventory(), mitest.WithAccount(mitest.DemoLabAccessKey, mitest.DemoLabSecretKey, mitest.DemoLabInventory()))
+	t.Cleanup(sim.Close)
+	sim.SetFault(mitest.Scope{Operation: client.OpListAssets, Workspace: mitest.DemoFailingWorkspace, ProjectID: mitest.DemoFailingProject}, mitest.DemoFault)
+	return sim
+}
+
+// startSimExporter runs the built exporter on sim's two accounts, named as
+// the demo's, through a configuration file (docs/configuration.md) whose
+// keys are in environment variables, with args added.
+func startSimExporter(t *testing.T, sim *mitest.Server, args ...string) *testutil.Exporter {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "accounts.yml")
+	if err := os.WriteFile(conf, []byte(`accounts:
+  - name: `+accountDefault+`
+    access_key_env: E2E_DEFAULT_ACCESS_KEY
+    secret_key_env: E2E_DEFAULT_SECRET_KEY
+    labels: {environment: e2e}
+  - name: `+accountLab+`
+    access_key_env: E2E_LAB_ACCESS_KEY
+    secret_key_env: E2E_LAB_SECRET_KEY
+    labels: {environment: e2e-lab}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(),
+		"E2E_DEFAULT_ACCESS_KEY="+mitest.DefaultAccessKey, "E2E_DEFAULT_SECRET_KEY="+mitest.DefaultSecretKey,
+		"E2E_LAB_ACCESS_KEY="+mitest.DemoLabAccessKey, "E2E_LAB_SECRET_KEY="+mitest.DemoLabSecretKey)
+	return testutil.StartExporterWith(t, testutil.BuildExporter(t), testutil.ExporterOptions{Env: env},
+		append([]string{"--config.file=" + conf, "--mi.api-url=" + sim.URL}, args...)...)
 }
 
 // promAPI queries a Prometheus server's HTTP API.
@@ -101,9 +217,23 @@ func (p promAPI) get(path string, params url.Values, out any) error {
 }
 
 type promSeries struct {
-	Metric map[string]string `json:"metric"`
-	Value  []any             `json:"value"`
-	Values [][]any           `json:"values"`
+	Metric    map[string]string `json:"metric"`
+	Value     []any             `json:"value"`
+	Values    [][]any           `json:"values"`
+	Histogram []any             `json:"histogram"` // a native histogram's sample: time, {count, sum, buckets}
+}
+
+// float is the series' instant value as a number (NaN when it has none).
+func (s promSeries) float() float64 {
+	if len(s.Value) != 2 {
+		return math.NaN()
+	}
+	str, _ := s.Value[1].(string)
+	f, err := strconv.ParseFloat(str, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
 }
 
 type promResult struct {
@@ -114,8 +244,17 @@ type promResult struct {
 // query runs an instant query and returns the number of series or samples
 // in the result (scalars count as one).
 func (p promAPI) query(expr string) (int, []promSeries, error) {
+	return p.queryAt(expr, time.Time{})
+}
+
+// queryAt is query at the time at (now when zero).
+func (p promAPI) queryAt(expr string, at time.Time) (int, []promSeries, error) {
+	params := url.Values{"query": {expr}}
+	if !at.IsZero() {
+		params.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	}
 	var r promResult
-	if err := p.get("query", url.Values{"query": {expr}}, &r); err != nil {
+	if err := p.get("query", params, &r); err != nil {
 		return 0, nil, err
 	}
 	if r.ResultType == "scalar" || r.ResultType == "string" {
@@ -161,17 +300,23 @@ func (p promAPI) alerts() ([]promAlert, error) {
 	return data.Alerts, err
 }
 
-// webhook records the alerts Alertmanager sends to it.
+// notification is one message Alertmanager sent to the webhook.
+type notification struct {
+	GroupLabels map[string]string
+	Alerts      []promAlert // with their status as State
+}
+
+// webhook records the notifications Alertmanager sends to it.
 type webhook struct {
-	mu     sync.Mutex
-	alerts []promAlert // every alert of every notification, with its status as State
-	count  int
+	mu   sync.Mutex
+	sent []notification
 }
 
 func (w *webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	var msg struct {
-		Version string `json:"version"`
-		Alerts  []struct {
+		Version     string            `json:"version"`
+		GroupLabels map[string]string `json:"groupLabels"`
+		Alerts      []struct {
 			Status      string            `json:"status"`
 			Labels      map[string]string `json:"labels"`
 			Annotations map[string]string `json:"annotations"`
@@ -181,32 +326,79 @@ func (w *webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "want a POSTed Alertmanager webhook message", http.StatusBadRequest)
 		return
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.count++
+	n := notification{GroupLabels: msg.GroupLabels}
 	for _, a := range msg.Alerts {
-		w.alerts = append(w.alerts, promAlert{Labels: a.Labels, Annotations: a.Annotations, State: a.Status})
+		n.Alerts = append(n.Alerts, promAlert{Labels: a.Labels, Annotations: a.Annotations, State: a.Status})
 	}
-}
-
-func (w *webhook) notifications() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.count
+	w.sent = append(w.sent, n)
 }
 
+func (w *webhook) notifications() []notification {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.sent)
+}
+
+// snapshot is every alert of every notification so far.
 func (w *webhook) snapshot() []promAlert {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]promAlert(nil), w.alerts...)
+	var all []promAlert
+	for _, n := range w.notifications() {
+		all = append(all, n.Alerts...)
+	}
+	return all
 }
 
-// TestE2E runs the exporter (--demo), a real Prometheus loading the example
-// configuration and rules, and a real Alertmanager sending to a webhook in
-// the test. It checks the target is scraped, every dashboard query returns
-// data, and the failing demo project's alert goes all the way to the
-// webhook while no healthy project alerts. It runs once per Prometheus
-// release (see prometheusReleases) with Debian's Alertmanager.
+// firing returns the firing alerts named alertname of the webhook's
+// notifications whose labels include want.
+func (w *webhook) firing(alertname string, want map[string]string) []promAlert {
+	var out []promAlert
+	for _, a := range w.snapshot() {
+		if a.State == "firing" && a.Labels["alertname"] == alertname && hasLabels(a.Labels, want) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// hasLabels reports whether labels include every label of want.
+func hasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// waitForWebhook waits until the webhook has received alertname firing
+// with the labels want, with its texts, and returns it.
+func waitForWebhook(t *testing.T, hook *webhook, timeout time.Duration, alertname string, want map[string]string) promAlert {
+	t.Helper()
+	var got promAlert
+	testutil.EventuallyNoError(t, timeout, fmt.Sprintf("the webhook receives %s %v", alertname, want), func() error {
+		firing := hook.firing(alertname, want)
+		if len(firing) == 0 {
+			return fmt.Errorf("%d notifications so far: %+v", len(hook.notifications()), hook.notifications())
+		}
+		got = firing[0]
+		if got.Labels["severity"] == "" || got.Annotations["summary"] == "" || got.Annotations["description"] == "" || got.Annotations["runbook_url"] == "" {
+			return fmt.Errorf("alert without severity, summary, description or runbook_url: %+v", got)
+		}
+		return nil
+	})
+	return got
+}
+
+// TestE2E runs the exporter (--demo, two accounts), a real Prometheus
+// loading the example configuration and rules, and a real Alertmanager
+// sending to a webhook in the test. It checks that both accounts are
+// scraped and kept apart, every dashboard query returns data, and alerts
+// of each account go all the way to the webhook, each naming its account,
+// while no healthy project alerts. It runs once per Prometheus release
+// (see prometheusReleases; 3.x with the example's native histograms) with
+// Debian's Alertmanager.
 func TestE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
@@ -215,57 +407,15 @@ func TestE2E(t *testing.T) {
 }
 
 func testE2E(t *testing.T, rel promRelease) {
-	promBin, amBin := rel.Prometheus, requireTool(t, "prometheus-alertmanager", "alertmanager")
 	start := time.Now()
 	failingWS, failingProject := mitest.DemoFailingWorkspace, strconv.FormatInt(mitest.DemoFailingProject, 10)
 
-	// The webhook receiver, and Alertmanager sending to it.
 	hook := &webhook{}
-	hookSrv := httptest.NewServer(hook)
-	t.Cleanup(hookSrv.Close)
-
-	amDir := t.TempDir()
-	amConf := readFile(t, filepath.Join(deployDir(t), "alertmanager", "alertmanager.yml"))
-	amConf = mustReplace(t, "alertmanager.yml", amConf, `url: http://127\.0\.0\.1:5001/mediaintel`, "url: "+hookSrv.URL+"/mediaintel")
-	amConf = mustReplace(t, "alertmanager.yml", amConf, `group_wait: \S+`, "group_wait: 1s")
-	amConf = mustReplace(t, "alertmanager.yml", amConf, `group_interval: \S+`, "group_interval: 1s")
-	if err := os.WriteFile(filepath.Join(amDir, "alertmanager.yml"), []byte(amConf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	am := testutil.StartServer(t, "alertmanager", amBin, func(addr string) []string {
-		return []string{
-			"--config.file=" + filepath.Join(amDir, "alertmanager.yml"),
-			"--storage.path=" + filepath.Join(amDir, "data"),
-			"--web.listen-address=" + addr,
-			"--cluster.listen-address=",
-		}
-	}, "/-/ready")
-
-	// The exporter.
+	am := startAlertmanager(t, hook)
 	// A short recheck, so that the demo's uploads reach their analysis
 	// queue within the test's time.
 	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo", "--status.recheck=3s")
-
-	// Prometheus, with prometheus.yml pointed at both and sped up.
-	promDir := t.TempDir()
-	writeTestRules(t, promDir)
-	conf := readFile(t, filepath.Join(deployDir(t), "prometheus", "prometheus.yml"))
-	conf = mustReplace(t, "prometheus.yml", conf, `"localhost:9847"`, `"`+exp.Addr+`"`)
-	conf = mustReplace(t, "prometheus.yml", conf, `"localhost:9093"`, `"`+am.Addr+`"`)
-	conf = mustReplace(t, "prometheus.yml", conf, `scrape_interval: \S+`, "scrape_interval: "+e2eScrapeInterval)
-	conf = mustReplace(t, "prometheus.yml", conf, `scrape_timeout: \S+`, "scrape_timeout: "+e2eScrapeInterval)
-	conf = mustReplace(t, "prometheus.yml", conf, `evaluation_interval: \S+`, "evaluation_interval: "+e2eEvalInterval)
-	if err := os.WriteFile(filepath.Join(promDir, "prometheus.yml"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	prom := testutil.StartServer(t, "prometheus", promBin, func(addr string) []string {
-		return []string{
-			"--config.file=" + filepath.Join(promDir, "prometheus.yml"),
-			"--storage.tsdb.path=" + filepath.Join(promDir, "data"),
-			"--web.listen-address=" + addr,
-		}
-	}, "/-/ready")
-	api := promAPI{base: "http://" + prom.Addr}
+	api := startPrometheus(t, rel, "prometheus", prometheusConfig(t, rel, "prometheus.yml", exp.Addr, am.Addr))
 
 	// 1. The exporter is scraped and its samples stored.
 	testutil.EventuallyNoError(t, 60*time.Second, "the mediaintel target is up", func() error {
@@ -279,7 +429,7 @@ func testE2E(t *testing.T, rel promRelease) {
 		return nil
 	})
 	testutil.EventuallyNoError(t, 60*time.Second, "several scrapes are stored", func() error {
-		n, s, err := api.query(`count_over_time(ncp_mediaintel_up[1m]) >= 3`)
+		n, s, err := api.query(`count_over_time(ncp_mediaintel_up{account="` + accountLab + `"}[1m]) >= 3`)
 		if err != nil {
 			return err
 		}
@@ -292,94 +442,128 @@ func testE2E(t *testing.T, rel promRelease) {
 		t.Errorf("build_info does not carry the version deploy/build.sh was given (%d series, %v)", n, err)
 	}
 
-	// 2. Every rule evaluates without error, and every alerting rule has the
+	// 2. Both accounts, kept apart: their media-prod workspaces are two
+	// series, with their own figures.
+	checkAccountsApart(t, api)
+
+	// 3. Every rule evaluates without error, and every alerting rule has the
 	// labels and annotations the house style wants.
 	checkRulesHealthy(t, api)
 
-	// 3. Every dashboard query returns data.
-	checkDashboardQueries(t, api)
-
-	// 4. The failing project's alert fires in Prometheus...
-	isFailingProject := func(l map[string]string) bool {
-		return l["workspace"] == failingWS && l["project_id"] == failingProject
-	}
-	testutil.EventuallyNoError(t, 60*time.Second, "MediaIntelProjectScrapeFailing fires for the demo's failing project", func() error {
-		alerts, err := api.alerts()
-		if err != nil {
-			return err
-		}
-		for _, a := range alerts {
-			if a.Labels["alertname"] == "MediaIntelProjectScrapeFailing" && a.State == "firing" && isFailingProject(a.Labels) {
-				return nil
-			}
-		}
-		return fmt.Errorf("alerts: %+v", alerts)
+	// 4. Every dashboard query returns data, but for those of background
+	// mode (TestE2EBackground) and of temporary keys (the demo's are not).
+	checkDashboardQueries(t, api, func(q dashboards.Query) bool {
+		return !strings.Contains(q.Expr, "ncp_mediaintel_refresh_") && !strings.Contains(q.Expr, "ncp_mediaintel_credentials_expiry_")
 	})
-	// ... and reaches the webhook through Alertmanager.
-	testutil.EventuallyNoError(t, 60*time.Second, "the webhook receives MediaIntelProjectScrapeFailing for the failing project", func() error {
-		for _, a := range hook.snapshot() {
-			if a.Labels["alertname"] == "MediaIntelProjectScrapeFailing" && a.State == "firing" && isFailingProject(a.Labels) {
-				if a.Labels["severity"] == "" || a.Annotations["summary"] == "" || a.Annotations["description"] == "" {
-					return fmt.Errorf("alert without severity, summary or description: %+v", a)
+
+	// 5. The failing project's alert fires in Prometheus, and reaches the
+	// webhook through Alertmanager, with its account and reason.
+	failing := map[string]string{"account": accountDefault, "workspace": failingWS, "project_id": failingProject}
+	a := waitForWebhook(t, hook, 60*time.Second, "MediaIntelProjectScrapeFailing", failing)
+	for _, want := range []string{"of account default", "reason server_error", "/probe?account=default&workspace=media-staging&project=2003&debug=true"} {
+		if !strings.Contains(a.Annotations["summary"]+a.Annotations["description"], want) {
+			t.Errorf("MediaIntelProjectScrapeFailing does not say %q: %+v", want, a.Annotations)
+		}
+	}
+
+	// 6. An alert of each account, on the workspace name both have: two
+	// alerts, two notifications, each with its account.
+	for _, account := range []string{accountDefault, accountLab} {
+		a := waitForWebhook(t, hook, 60*time.Second, "MediaIntelWorkspaceNearProjectLimit", map[string]string{"account": account, "workspace": sharedWS})
+		if !strings.Contains(a.Annotations["summary"], "of account "+account) {
+			t.Errorf("the alert of account %s does not name it: %q", account, a.Annotations["summary"])
+		}
+	}
+	groups := map[string]bool{}
+	for _, n := range hook.notifications() {
+		if n.GroupLabels["alertname"] == "MediaIntelWorkspaceNearProjectLimit" && n.GroupLabels["workspace"] == sharedWS {
+			groups[n.GroupLabels["account"]] = true
+			for _, a := range n.Alerts {
+				if a.Labels["account"] != n.GroupLabels["account"] {
+					t.Errorf("a notification for account %q holds an alert of account %q", n.GroupLabels["account"], a.Labels["account"])
 				}
-				return nil
 			}
 		}
-		return fmt.Errorf("webhook got %d notifications: %+v", hook.notifications(), hook.snapshot())
-	})
-
-	// 4b. The demo's stuck analysis queue fires MediaIntelAnalysisBacklogStuck
-	// and it reaches the webhook; the projects whose analyses move do not.
-	isStuckProject := func(l map[string]string) bool {
-		return l["workspace"] == mitest.DemoStuckWorkspace && l["project_id"] == strconv.FormatInt(mitest.DemoStuckProject, 10)
 	}
+	if !groups[accountDefault] || !groups[accountLab] {
+		t.Errorf("the two accounts' %s alerts should be notified apart, got groups %v", sharedWS, groups)
+	}
+
+	// 7. The demo's stuck analysis queue fires MediaIntelAnalysisBacklogStuck
+	// and it reaches the webhook; the projects whose analyses move do not.
+	stuck := map[string]string{"account": accountDefault, "workspace": mitest.DemoStuckWorkspace, "project_id": strconv.FormatInt(mitest.DemoStuckProject, 10)}
 	testutil.EventuallyNoError(t, 180*time.Second, "the webhook receives MediaIntelAnalysisBacklogStuck for the demo's stuck project", func() error {
-		for _, a := range hook.snapshot() {
-			if a.Labels["alertname"] == "MediaIntelAnalysisBacklogStuck" && a.State == "firing" && isStuckProject(a.Labels) {
-				return nil
-			}
+		if len(hook.firing("MediaIntelAnalysisBacklogStuck", stuck)) > 0 {
+			return nil
 		}
 		_, pending, err := api.query(`ncp_mediaintel_analysis_oldest_pending_seconds > 0`)
-		return fmt.Errorf("webhook got %d notifications: %+v; oldest pending: %+v (%w)", hook.notifications(), hook.snapshot(), pending, err)
+		return fmt.Errorf("%d notifications; oldest pending: %+v (%w)", len(hook.notifications()), pending, err)
 	})
 	for _, a := range hook.snapshot() {
-		if a.Labels["alertname"] == "MediaIntelAnalysisBacklogStuck" && !isStuckProject(a.Labels) {
+		if a.Labels["alertname"] == "MediaIntelAnalysisBacklogStuck" && !hasLabels(a.Labels, stuck) {
 			t.Errorf("a project whose analyses move alerts as stuck: %+v", a)
 		}
 	}
 
-	// 4c. The demo project whose scene summaries all fail fires
+	// 8. The demo project whose scene summaries all fail fires
 	// MediaIntelSceneSummariesFailing, and it reaches the webhook.
-	isSummaryFailingProject := func(l map[string]string) bool {
-		return l["workspace"] == mitest.DemoSummaryFailingWorkspace && l["project_id"] == strconv.FormatInt(mitest.DemoSummaryFailingProject, 10)
-	}
+	summaries := map[string]string{"account": accountDefault, "workspace": mitest.DemoSummaryFailingWorkspace, "project_id": strconv.FormatInt(mitest.DemoSummaryFailingProject, 10)}
 	testutil.EventuallyNoError(t, 240*time.Second, "the webhook receives MediaIntelSceneSummariesFailing for the demo's failing summaries", func() error {
-		for _, a := range hook.snapshot() {
-			if a.Labels["alertname"] == "MediaIntelSceneSummariesFailing" && a.State == "firing" && isSummaryFailingProject(a.Labels) {
-				if a.Annotations["runbook_url"] == "" {
-					return fmt.Errorf("alert without runbook_url: %+v", a)
-				}
-				return nil
-			}
+		if len(hook.firing("MediaIntelSceneSummariesFailing", summaries)) > 0 {
+			return nil
 		}
 		_, seen, err := api.query(`ncp_mediaintel_scene_summaries_observed_total{status="failed"} > 0`)
-		return fmt.Errorf("webhook got %d notifications; summaries seen to fail: %+v (%w)", hook.notifications(), seen, err)
+		return fmt.Errorf("%d notifications; summaries seen to fail: %+v (%w)", len(hook.notifications()), seen, err)
 	})
 
-	// 5. No healthy project alerts, in Prometheus or at the webhook.
+	// 9. No healthy project alerts, in Prometheus or at the webhook.
 	alerts, err := api.alerts()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range append(alerts, hook.snapshot()...) {
-		if a.Labels["alertname"] == "MediaIntelProjectScrapeFailing" && !isFailingProject(a.Labels) {
-			t.Errorf("a healthy project alerts: %+v", a)
-		}
-		if a.Labels["alertname"] == "MediaIntelAPIUnreachable" || a.Labels["alertname"] == "MediaIntelExporterDown" {
+		switch a.Labels["alertname"] {
+		case "MediaIntelProjectScrapeFailing":
+			if !hasLabels(a.Labels, failing) {
+				t.Errorf("a healthy project alerts: %+v", a)
+			}
+		case "MediaIntelAPIUnreachable", "MediaIntelExporterDown", "MediaIntelProjectFiguresStale", "MediaIntelWorkspaceScrapeFailing":
 			t.Errorf("the demo exporter should be healthy: %+v", a)
 		}
 	}
 	t.Logf("end-to-end test done in %s", time.Since(start).Round(time.Second))
+}
+
+// checkAccountsApart checks that Prometheus has the demo's two accounts
+// apart: an up series each, and the workspace name they share as two
+// series with the figures of each (5 and 3 projects).
+func checkAccountsApart(t *testing.T, api promAPI) {
+	t.Helper()
+	testutil.EventuallyNoError(t, 30*time.Second, "both accounts are scraped, apart", func() error {
+		_, up, err := api.query(`count by (account) (ncp_mediaintel_up == 1)`)
+		if err != nil {
+			return err
+		}
+		accounts := map[string]bool{}
+		for _, s := range up {
+			accounts[s.Metric["account"]] = true
+		}
+		if len(up) != 2 || !accounts[accountDefault] || !accounts[accountLab] {
+			return fmt.Errorf("count by (account) (ncp_mediaintel_up == 1): %+v", up)
+		}
+		_, ws, err := api.query(`ncp_mediaintel_workspace_projects{workspace="` + sharedWS + `"}`)
+		if err != nil {
+			return err
+		}
+		projects := map[string]float64{}
+		for _, s := range ws {
+			projects[s.Metric["account"]] = s.float()
+		}
+		if len(ws) != 2 || projects[accountDefault] != 5 || projects[accountLab] != 3 {
+			return fmt.Errorf("ncp_mediaintel_workspace_projects{workspace=%q}: want 5 projects for %s and 3 for %s, got %+v", sharedWS, accountDefault, accountLab, ws)
+		}
+		return nil
+	})
 }
 
 // checkRulesHealthy asserts that Prometheus loaded all rules, evaluates
@@ -430,10 +614,18 @@ func checkRulesHealthy(t *testing.T, api promAPI) {
 	}
 }
 
-// checkDashboardQueries runs every query of the committed dashboard against
-// Prometheus, variables substituted (all workspaces and projects), and
-// asserts each returns data. Range queries run over the last 30 seconds.
-func checkDashboardQueries(t *testing.T, api promAPI) {
+// dashboardVars are the values the end-to-end tests give the dashboard's
+// variables: every job, instance, account, workspace and project, and
+// intervals of the test's scrape interval.
+var dashboardVars = map[string]string{
+	"job": ".+", "instance": ".+", "account": ".+", "workspace": ".+", "project": ".+", "datasource": "prometheus",
+	"__range": "1h", "__range_s": "3600", "__range_ms": "3600000",
+	// At least four scrape intervals, as Grafana's $__rate_interval is.
+	"__rate_interval": "15s", "__interval": e2eScrapeInterval, "__interval_ms": "3000",
+}
+
+// dashboardQueries returns the committed dashboard's queries.
+func dashboardQueries(t *testing.T) []dashboards.Query {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "dashboards", dashboards.FileName))
 	if err != nil {
@@ -443,20 +635,29 @@ func checkDashboardQueries(t *testing.T, api promAPI) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{
-		"workspace": ".+", "project": ".+", "datasource": "prometheus",
-		"__range": "1h", "__range_s": "3600", "__range_ms": "3600000",
-		// At least four scrape intervals, as Grafana's $__rate_interval is.
-		"__rate_interval": "15s", "__interval": e2eScrapeInterval, "__interval_ms": "3000",
-	}
+	return queries
+}
+
+// checkDashboardQueries runs the queries of the committed dashboard that
+// keep selects against Prometheus, variables substituted (dashboardVars),
+// and asserts each returns data. Range queries run over the last 30
+// seconds.
+func checkDashboardQueries(t *testing.T, api promAPI, keep func(dashboards.Query) bool) {
+	t.Helper()
 	pending := map[string]dashboards.Query{}
-	for _, q := range queries {
-		pending[q.Where] = q
+	for _, q := range dashboardQueries(t) {
+		if keep(q) {
+			pending[q.Where] = q
+		}
+	}
+	total := len(pending)
+	if total < 5 {
+		t.Fatalf("only %d dashboard queries to run", total)
 	}
 	testutil.EventuallyNoError(t, 60*time.Second, "every dashboard query returns data", func() error {
 		var empty []string
 		for where, q := range pending {
-			expr := dashboards.ExpandVariables(q.Expr, vars)
+			expr := dashboards.ExpandVariables(q.Expr, dashboardVars)
 			var n int
 			var err error
 			if q.Instant {
@@ -475,17 +676,17 @@ func checkDashboardQueries(t *testing.T, api promAPI) {
 		}
 		if len(empty) > 0 {
 			sort.Strings(empty)
-			return fmt.Errorf("%d of %d queries fail:\n  %s", len(empty), len(queries), strings.Join(empty, "\n  "))
+			return fmt.Errorf("%d of %d queries fail:\n  %s", len(empty), total, strings.Join(empty, "\n  "))
 		}
 		return nil
 	})
 }
 
 // TestE2EShardedDiscovery runs two Prometheus servers with the sharded
-// example (shards 0 and 1), discovering the demo exporter's projects through
-// /discovery?per=project and scraping each through /probe; it checks that
-// every project is scraped by exactly one of them. It runs once per
-// Prometheus release; run it alone with
+// example (shards 0 and 1), discovering the demo exporter's projects of
+// both accounts through /discovery?per=project and scraping each through
+// /probe; it checks that every project is scraped by exactly one of them.
+// It runs once per Prometheus release; run it alone with
 // go test -C deploy -run TestE2EShardedDiscovery.
 func TestE2EShardedDiscovery(t *testing.T) {
 	if testing.Short() {
@@ -495,7 +696,6 @@ func TestE2EShardedDiscovery(t *testing.T) {
 }
 
 func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
-	promBin := rel.Prometheus
 	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo")
 
 	// What the exporter's discovery offers.
@@ -509,11 +709,11 @@ func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
 	}
 	all := map[string]bool{}
 	for _, g := range groups {
-		ws, p := g.Labels["__param_workspace"], g.Labels["__param_project"]
-		if ws == "" || p == "" {
-			t.Fatalf("/discovery?per=project target without __param_workspace or __param_project: %+v", g)
+		a, ws, p := g.Labels["__param_account"], g.Labels["__param_workspace"], g.Labels["__param_project"]
+		if a == "" || ws == "" || p == "" {
+			t.Fatalf("/discovery?per=project target without __param_account, __param_workspace or __param_project: %+v", g)
 		}
-		all[ws+"/"+p] = true
+		all[a+"/"+ws+"/"+p] = true
 	}
 	if len(all) < 2 {
 		t.Fatalf("/discovery?per=project lists %d projects; the demo has more", len(all))
@@ -522,9 +722,7 @@ func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
 	tmpl := readFile(t, filepath.Join(deployDir(t), "prometheus", "prometheus-sharded.yml"))
 	var shards []promAPI
 	for _, shard := range []string{"0", "1"} {
-		dir := t.TempDir()
-		writeTestRules(t, dir)
-		conf := strings.ReplaceAll(tmpl, "__SHARD__", shard)
+		conf := forPrometheus(rel, strings.ReplaceAll(tmpl, "__SHARD__", shard))
 		conf = mustReplace(t, "prometheus-sharded.yml", conf, `localhost:9847`, exp.Addr)
 		// No Alertmanager in this test.
 		conf = mustReplace(t, "prometheus-sharded.yml", conf, `(?s)\nalerting:.*?\n\n`, "\n")
@@ -532,17 +730,7 @@ func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
 		conf = mustReplace(t, "prometheus-sharded.yml", conf, `scrape_interval: \S+`, "scrape_interval: 2s")
 		conf = mustReplace(t, "prometheus-sharded.yml", conf, `scrape_timeout: \S+`, "scrape_timeout: 2s")
 		conf = mustReplace(t, "prometheus-sharded.yml", conf, `evaluation_interval: \S+`, "evaluation_interval: "+e2eEvalInterval)
-		if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		p := testutil.StartServer(t, "prometheus shard "+shard, promBin, func(addr string) []string {
-			return []string{
-				"--config.file=" + filepath.Join(dir, "prometheus.yml"),
-				"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-				"--web.listen-address=" + addr,
-			}
-		}, "/-/ready")
-		shards = append(shards, promAPI{base: "http://" + p.Addr})
+		shards = append(shards, startPrometheus(t, rel, "prometheus shard "+shard, conf))
 	}
 
 	// Each shard's scraped projects, from the samples it stored.
@@ -550,13 +738,13 @@ func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
 	testutil.EventuallyNoError(t, 90*time.Second, "every project is scraped by exactly one shard", func() error {
 		owner := map[string][]int{}
 		for i, api := range shards {
-			_, series, err := api.query(`count by (workspace, project_id) (ncp_mediaintel_project_scrape_success)`)
+			_, series, err := api.query(`count by (account, workspace, project_id) (ncp_mediaintel_project_scrape_success)`)
 			if err != nil {
 				return err
 			}
 			scraped[i] = map[string]bool{}
 			for _, s := range series {
-				key := s.Metric["workspace"] + "/" + s.Metric["project_id"]
+				key := s.Metric["account"] + "/" + s.Metric["workspace"] + "/" + s.Metric["project_id"]
 				scraped[i][key] = true
 				owner[key] = append(owner[key], i)
 			}
@@ -585,7 +773,8 @@ func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
 		t.Logf("shard %d scrapes %d projects: %v", i, len(s), slices.Sorted(maps.Keys(s)))
 	}
 
-	// The probe targets are named after their project and report up.
+	// The probe targets are named after their account and project, and
+	// report up.
 	for i, api := range shards {
 		n, series, err := api.query(`up{job="mediaintel_probe"} == 0`)
 		if err != nil {
@@ -594,5 +783,95 @@ func testE2EShardedDiscovery(t *testing.T, rel promRelease) {
 		if n != 0 {
 			t.Errorf("shard %d has probe targets down: %+v", i, series)
 		}
+		_, series, err = api.query(`up{job="mediaintel_probe"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range series {
+			if want := s.Metric["account"] + "/" + s.Metric["workspace"] + "/" + s.Metric["project_id"]; s.Metric["instance"] != want {
+				t.Errorf("shard %d: a probe target's instance is %q, want %q", i, s.Metric["instance"], want)
+			}
+		}
+	}
+}
+
+// TestE2EProbeExporterDown runs the per-project example
+// (prometheus-probe-sd.yml: a /probe target per project of both demo
+// accounts, and /internal/metrics), then kills the exporter: every target
+// goes down, and MediaIntelExporterDown fires once, for the exporter's own
+// target, not once per project. It runs once per Prometheus release.
+func TestE2EProbeExporterDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	forEachPrometheus(t, testE2EProbeExporterDown)
+}
+
+func testE2EProbeExporterDown(t *testing.T, rel promRelease) {
+	exp := testutil.StartExporter(t, testutil.BuildExporter(t), "--demo")
+	conf := prometheusConfig(t, rel, "prometheus-probe-sd.yml", exp.Addr, "")
+	conf = mustReplace(t, "prometheus-probe-sd.yml", conf, `refresh_interval: \S+`, "refresh_interval: 1s")
+	api := startPrometheus(t, rel, "prometheus "+rel.Version, conf)
+
+	var probes int
+	testutil.EventuallyNoError(t, 60*time.Second, "every target is up", func() error {
+		_, series, err := api.query(`count by (job) (up == 1) / count by (job) (up)`)
+		if err != nil {
+			return err
+		}
+		_, all, err := api.query(`count(up{job="mediaintel_probe"})`)
+		if err != nil {
+			return err
+		}
+		if len(all) != 1 {
+			return fmt.Errorf("/probe targets: %+v", all)
+		}
+		probes = int(all[0].float())
+		share := map[string]float64{}
+		for _, s := range series {
+			share[s.Metric["job"]] = s.float()
+		}
+		// The demo's 17 projects, of both accounts.
+		if probes < 17 || share["mediaintel_probe"] != 1 || share["mediaintel_exporter"] != 1 {
+			return fmt.Errorf("%d /probe targets; share of the targets up by job: %v", probes, share)
+		}
+		return nil
+	})
+	exp.Kill(t)
+
+	downAlerts := func() ([]promAlert, error) {
+		alerts, err := api.alerts()
+		var out []promAlert
+		for _, a := range alerts {
+			if a.Labels["alertname"] == "MediaIntelExporterDown" {
+				out = append(out, a)
+			}
+		}
+		return out, err
+	}
+	testutil.EventuallyNoError(t, 60*time.Second, "MediaIntelExporterDown fires for the exporter", func() error {
+		alerts, err := downAlerts()
+		if err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			if a.State == "firing" && a.Labels["job"] == "mediaintel_exporter" {
+				return nil
+			}
+		}
+		return fmt.Errorf("alerts: %+v", alerts)
+	})
+	// Several evaluations later, still that one alert, with all the
+	// /probe targets down.
+	time.Sleep(3 * time.Second)
+	if n, _, err := api.query(`up{job="mediaintel_probe"} == 0`); err != nil || n != probes {
+		t.Errorf("%d /probe targets down, want all %d (%v)", n, probes, err)
+	}
+	alerts, err := downAlerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Labels["job"] != "mediaintel_exporter" || alerts[0].Labels["instance"] != exp.Addr {
+		t.Errorf("an exporter with %d /probe targets that is down should page once, for its own target %s; got %d alerts: %+v", probes, exp.Addr, len(alerts), alerts)
 	}
 }

@@ -74,9 +74,9 @@ func readFixtureV2(t *testing.T, path string) fixtureV2 {
 // --ncp.account names (default "default"), the demo's first, and nothing
 // settled is asked about again: the status calls of that account are one
 // for each asset that was due by the times 0.2.0 kept (two more for each
-// of the demo's new uploads, which reuse 0.2.0's asset IDs). The demo's second account starts
-// empty. No scrape is made: a listing would bring the demo's own assets
-// to the tracker.
+// of the demo's new uploads, which reuse 0.2.0's asset IDs). The demo's
+// second account starts empty. No scrape is made: a listing would bring
+// the demo's own assets to the tracker.
 func TestStateFileOfRelease020Loads(t *testing.T) {
 	t.Parallel()
 	fixture, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "status", "testdata", "state-v2.db"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -545,18 +546,13 @@ func TestConfigFileRefusedAtStart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(writeFiles(t, t.TempDir(), map[string]string{"config.yml": tc.yaml}), "config.yml")
-			cmd := exec.Command(bin, "--config.file="+path, "--web.listen-address="+testutil.FreeAddr(t))
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "--config.file="+path, "--web.listen-address="+testutil.FreeAddr(t))
 			cmd.Env = baseEnv()
-			done := make(chan struct{})
-			var out []byte
-			var err error
-			go func() { out, err = cmd.CombinedOutput(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Fatalf("the exporter still runs 30 s after it was given a bad configuration file:\n%s", out)
+			out, err := cmd.CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("the exporter still ran 30 s after it was given a bad configuration file:\n%s", out)
 			}
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 1 {

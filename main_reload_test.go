@@ -329,3 +329,29 @@ func TestReloadLosesNothing(t *testing.T) {
 		t.Errorf("only %d scrapes during the reloads", n)
 	}
 }
+
+// TestReloadNeedsLifecycle: without --web.enable-lifecycle, POST
+// /-/reload is refused with 403, as Prometheus refuses it, and reloads
+// nothing.
+func TestReloadNeedsLifecycle(t *testing.T) {
+	t.Parallel()
+	sim := mitest.NewServer(buildInventory(wsSpec{"media-one", 1, []projSpec{{1, "Base Project", true, 3}}}))
+	t.Cleanup(sim.Close)
+	path := filepath.Join(t.TempDir(), "config.yml")
+	replaceFile(t, path, "accounts:\n  - name: one\n    access_key_env: ONE_AK\n    secret_key_env: ONE_SK\n")
+	env := baseEnv("ONE_AK="+mitest.DefaultAccessKey, "ONE_SK="+mitest.DefaultSecretKey)
+	p := startExporter(t, env, nil, "--config.file="+path, "--mi.api-url="+sim.URL)
+	c := &http.Client{Timeout: 10 * time.Second}
+	for _, method := range []string{http.MethodPost, http.MethodPut} {
+		x := fetch(t, c, method, "http://"+p.Addr+"/-/reload", nil)
+		if x.status != http.StatusForbidden || !strings.Contains(x.body, "Lifecycle API is not enabled") {
+			t.Errorf("%s /-/reload without --web.enable-lifecycle: %d %q, want 403", method, x.status, x.body)
+		}
+	}
+	if strings.Contains(p.Log(), "reload") {
+		t.Errorf("the refused requests reloaded the file:\n%s", p.Log())
+	}
+	if v, ok := metricValue(p.Get(t, "/metrics"), `ncp_mediaintel_up{account="one"}`); !ok || v != 1 {
+		t.Errorf("up{account=\"one\"} = %v (present %v)", v, ok)
+	}
+}

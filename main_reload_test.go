@@ -39,7 +39,7 @@ func statusRequests(a *mitest.Account) int64 {
 
 // scrapeWatch scrapes /metrics without pause until stopped, and records
 // every answer that is not a 200 with up 1 for each account it must hold
-// (and for every account it shows).
+// (and, with allUp, for every account it shows).
 type scrapeWatch struct {
 	mu      sync.Mutex
 	must    map[string]bool // accounts every answer must show up
@@ -49,7 +49,7 @@ type scrapeWatch struct {
 	done    chan struct{}
 }
 
-func watchScrapes(t *testing.T, addr string, must ...string) *scrapeWatch {
+func watchScrapes(t *testing.T, addr string, allUp bool, must ...string) *scrapeWatch {
 	w := &scrapeWatch{must: map[string]bool{}, stopped: make(chan struct{}), done: make(chan struct{})}
 	for _, a := range must {
 		w.must[a] = true
@@ -78,7 +78,7 @@ func watchScrapes(t *testing.T, addr string, must ...string) *scrapeWatch {
 					}
 				}
 				for line := range strings.SplitSeq(body, "\n") {
-					if strings.HasPrefix(line, "ncp_mediaintel_up{") && !strings.HasSuffix(line, " 1") {
+					if allUp && strings.HasPrefix(line, "ncp_mediaintel_up{") && !strings.HasSuffix(line, " 1") {
 						w.bad = append(w.bad, fmt.Sprintf("+%v: %s", at, line))
 					}
 				}
@@ -156,6 +156,15 @@ func reloadAccount(name string, extra ...string) string {
 // stay are not asked about again.
 func TestReloadLosesNothing(t *testing.T) {
 	t.Parallel()
+	for _, mode := range []string{"on-scrape", "background"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			testReloadLosesNothing(t, mode)
+		})
+	}
+}
+
+func testReloadLosesNothing(t *testing.T, mode string) {
 	keys := map[string][2]string{
 		"a": {"ncp_iam_RELOADAK0000A", "ncp_iam_RELOADSK000000000000A"},
 		"b": {"ncp_iam_RELOADAK0000B", "ncp_iam_RELOADSK000000000000B"},
@@ -171,6 +180,13 @@ func TestReloadLosesNothing(t *testing.T) {
 		mitest.WithAccount(keys["c"][0], keys["c"][1], buildInventory(specs["c"]...)))
 	t.Cleanup(sim.Close)
 	acct := func(name string) *mitest.Account { return sim.Account(keys[name][0]) }
+	background := mode == "background"
+	if background {
+		// Asset lists take a moment: a scrape during a pass sees it.
+		for name := range keys {
+			acct(name).SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
+		}
+	}
 	dir := t.TempDir()
 	for name, k := range keys {
 		writeFiles(t, dir, map[string]string{"keys/" + name + "-ak": k[0], "keys/" + name + "-sk": k[1]})
@@ -178,7 +194,7 @@ func TestReloadLosesNothing(t *testing.T) {
 	path := filepath.Join(dir, "config.yml")
 	file := func(accounts ...string) string { return "accounts:\n" + strings.Join(accounts, "") }
 	replaceFile(t, path, file(reloadAccount("a")))
-	p := startExporter(t, baseEnv(), nil, "--config.file="+path, "--mi.api-url="+sim.URL, "--web.enable-lifecycle",
+	p := startExporter(t, baseEnv(), nil, "--scrape.mode="+mode, "--config.file="+path, "--mi.api-url="+sim.URL, "--web.enable-lifecycle",
 		"--status.state-file="+filepath.Join(dir, "state.db"), "--status.window=100000h", "--status.rate=500")
 	c := &http.Client{Timeout: 30 * time.Second}
 	metrics := func() string { return p.Get(t, "/metrics") }
@@ -217,7 +233,9 @@ func TestReloadLosesNothing(t *testing.T) {
 		t.Fatal("account a is not up at the start")
 	}
 	settled("a")
-	w := watchScrapes(t, p.Addr, "a")
+	// In background mode an account added is not yet read (up 0) until
+	// its first pass; one that stays is up all along.
+	w := watchScrapes(t, p.Addr, !background, "a")
 
 	// A second account, by editing the file.
 	edited := time.Now()
@@ -277,6 +295,13 @@ func TestReloadLosesNothing(t *testing.T) {
 	replaceFile(t, path, file(reloadAccount("a", "labels: {team: video}"), reloadAccount("b"), reloadAccount("c")))
 	if x := post(); x.status != http.StatusOK {
 		t.Errorf("POST /-/reload of the fixed file: %d %q", x.status, x.body)
+	}
+	if background {
+		// While its new refresher makes its first pass, a serves the
+		// figures of its previous one: the exporter stays ready.
+		if status, body, err := getStatus(c, "http://"+p.Addr+"/-/ready"); err != nil || status != http.StatusOK {
+			t.Errorf("/-/ready during the first pass of a changed account: %d %q %v", status, body, err)
+		}
 	}
 	ok, at := reloadOK()
 	if ok != 1 || at <= goodAt {

@@ -44,7 +44,7 @@ func readFixtureV2(t *testing.T, path string) fixtureV2 {
 			if len(v) != 60 {
 				t.Fatalf("a record of %d bytes in the fixture", len(v))
 			}
-			v64 := func(i int) int64 { return int64(binary.BigEndian.Uint64(v[8*i:])) } //nolint:gosec // G115: a bit-cast of the stored value
+			v64 := func(i int) int64 { return int64(binary.BigEndian.Uint64(v[8*i:])) }
 			r := rec{next: v64(2), sumNext: -1}
 			// The scene summary is a stage of an imported (2) and analysed
 			// (5) asset; never scheduled (0), it is due at once.

@@ -15,13 +15,14 @@ import (
 )
 
 // The paths and headers of an NCP VPC server's metadata service (docs:
-// compute-vmetadata-roledata; /work/shared/API.md "Credentials").
+// compute-vmetadata-roledata; docs/api.md, "Credentials and the read-only
+// policy").
 const (
 	metadataRolesPath = "/latest/meta-data/iam/security-credentials/"
 	metadataInfoPath  = "/latest/meta-data/iam/info"
-	metadataTokenPath = "/latest/api/token" //nolint:gosec // G101: a path, not a credential
-	metadataTokenTTL  = "X-NCP-METADATA-TOKEN-TTL-SECONDS"
-	metadataToken     = "X-NCP-METADATA-TOKEN" //nolint:gosec // G101: a header name, not a credential
+	metadataTokenPath = "/latest/api/token"                //nolint:gosec // G101: a path, not a credential
+	metadataTokenTTL  = "X-NCP-METADATA-TOKEN-TTL-SECONDS" //nolint:gosec // G101: a header name, not a credential
+	metadataToken     = "X-NCP-METADATA-TOKEN"             //nolint:gosec // G101: a header name, not a credential
 )
 
 // MetadataOptions configures a MetadataServer; zero values take the

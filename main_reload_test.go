@@ -298,9 +298,8 @@ func testReloadLosesNothing(t *testing.T, mode string) {
 	}
 
 	// The fixed file; account a's entry changed (a label), so it
-	// restarts: its tracker takes its state over from the state file, and
-	// in background mode it serves its previous refresher's figures until
-	// the new one has read.
+	// restarts: what its tracker knew holds, and in background mode it
+	// serves its previous refresher's figures until the new one has read.
 	before := map[string]int64{"a": statusRequests(acct("a")), "c": statusRequests(acct("c"))}
 	replaceFile(t, path, file(reloadAccount("a", "labels: {team: video}"), reloadAccount("b"), reloadAccount("c")))
 	if x := post(); x.status != http.StatusOK {
@@ -327,10 +326,10 @@ func testReloadLosesNothing(t *testing.T, mode string) {
 	if v, ok := metricValue(metrics(), `ncp_mediaintel_account_info{account="a",team="video",tier="gold"}`); !ok || v != 1 {
 		t.Errorf("account a's new labels are not on account_info")
 	}
-	// It restarted, and its new tracker loaded its 55 assets.
-	if log := p.Log(); !regexp.MustCompile(`msg="status state loaded" component=status account=a \S+ assets=55\n`).MatchString(log) ||
-		!regexp.MustCompile(`msg="configuration reloaded" .* started=\[a\] stopped=\[\]`).MatchString(log) {
-		t.Errorf("the log does not show account a restarted with its 55 assets loaded:\n%s", p.Log())
+	// It restarted; what its tracker knew holds (the status requests
+	// are counted at the end).
+	if !regexp.MustCompile(`msg="configuration reloaded" .* started=\[a\] stopped=\[\]`).MatchString(p.Log()) {
+		t.Errorf("the log does not show account a restarted:\n%s", p.Log())
 	}
 	w.more(t, 5)
 

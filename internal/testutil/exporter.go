@@ -3,6 +3,7 @@ package testutil
 import (
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -83,6 +84,25 @@ func (e *Exporter) Stop(t testing.TB) {
 	case <-time.After(10 * time.Second):
 		p.kill()
 		t.Errorf("exporter did not stop within 10 s of SIGTERM:\n%s", e.Log())
+	}
+}
+
+// Signal sends sig to the exporter (SIGHUP to reload its configuration
+// file, say).
+func (e *Exporter) Signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if err := e.p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("sending %v to the exporter: %v", sig, err)
+	}
+}
+
+// Exited reports whether the exporter process has ended.
+func (e *Exporter) Exited() bool {
+	select {
+	case <-e.p.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -394,3 +394,35 @@ func TestReloadKeepsTracker(t *testing.T) {
 		t.Errorf("%d checks due after the reload; want none (nothing settled is asked again)", st.Queue)
 	}
 }
+
+// TestReloadKeepsFigures: in background mode, an account changed by a
+// reload keeps its figures in service (its refresher carries on with the
+// new settings), instead of going blank until a new first pass.
+func TestReloadKeepsFigures(t *testing.T) {
+	sim, cfg := twoAccounts(t)
+	prod := cfg.Accounts[0]
+	prod.Origin = "v1"
+	cfg.Accounts = []exporter.AccountConfig{prod}
+	cfg.Background, cfg.Refresh = true, scrape.RefreshConfig{Interval: time.Hour}
+	changed := prod
+	changed.Origin, changed.Labels = "v2", map[string]string{"env": "prod"}
+	cfg.Reload = func() ([]exporter.AccountConfig, error) { return []exporter.AccountConfig{changed}, nil }
+	e, srv := start(t, cfg)
+	testutil.Eventually(t, 10*time.Second, "ready", func() bool { code, _ := get(t, srv.URL+"/-/ready"); return code == 200 })
+	before := e.Account("prod")
+	sim.Account(prodKey).SetFault(mitest.Scope{Operation: client.OpListWorkspaces}, mitest.Fault{Latency: time.Second})
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	after := e.Account("prod")
+	if after == before || after.Refresher != before.Refresher {
+		t.Fatalf("after the reload: refresher %p, was %p", after.Refresher, before.Refresher)
+	}
+	_, body := get(t, srv.URL+"/metrics") // during the new settings' first pass
+	if v, ok := value(t, body, "ncp_mediaintel_assets", map[string]string{"account": "prod", "format": "mp4"}); !ok || v != 3 {
+		t.Errorf("prod's assets during the pass after the reload: %v %v; want its figures, 3", v, ok)
+	}
+	if v, ok := value(t, body, "ncp_mediaintel_account_info", map[string]string{"account": "prod", "env": "prod"}); !ok || v != 1 {
+		t.Errorf("account_info does not carry the new label at once")
+	}
+}

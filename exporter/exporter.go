@@ -368,7 +368,8 @@ func (s *accountSet) find(name string) *Account {
 
 // newAccount builds one account's parts; nothing runs yet. prev, when not
 // nil, is the account of that name that ran before (a reload changed
-// it): its status tracker goes on, with the new client.
+// it): its status tracker and refresher go on, with the new client and
+// scraper, unless the account now reads another API.
 func (e *Exporter) newAccount(ac AccountConfig, prev *Account) (*Account, error) {
 	a := &Account{Config: ac}
 	api := ac.API
@@ -407,7 +408,14 @@ func (e *Exporter) newAccount(ac AccountConfig, prev *Account) (*Account, error)
 		return nil, refused(fmt.Sprintf("invalid configuration of account %q", ac.Name), err)
 	}
 	if e.cfg.Background {
-		a.Refresher = scrape.NewRefresher(a.Scraper, e.cfg.Refresh)
+		if prev != nil && prev.Refresher != nil && stateKey(prev.Config) == stateKey(ac) {
+			// The same account on the same API: its figures stay in
+			// service while the next pass, with the new settings, reads.
+			a.Refresher = prev.Refresher
+			a.Refresher.Use(a.Scraper)
+		} else {
+			a.Refresher = scrape.NewRefresher(a.Scraper, e.cfg.Refresh)
+		}
 	}
 	a.served = handler.NewAccount(handler.Account{Name: ac.Name, Labels: ac.Labels, Scraper: a.Scraper, Refresher: a.Refresher, Key: ac.Key})
 	return a, nil

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mediaintel/mediaintel_exporter/handler"
 	"github.com/mediaintel/mediaintel_exporter/scrape"
 )
 
@@ -59,7 +58,6 @@ func (e *Exporter) startAccount(ctx context.Context, a *Account) {
 	}
 	if a.Refresher != nil {
 		wg.Go(func() { a.Refresher.Run(ctx) })
-		wg.Go(func() { e.serveOnceRead(ctx, a) })
 	}
 	var once sync.Once
 	a.stop = func() {
@@ -75,8 +73,8 @@ func (e *Exporter) startAccount(ctx context.Context, a *Account) {
 // called (the state file was loaded by New) and, in background mode,
 // every account's first refresh pass has ended. Once ready, it stays
 // ready: an account added by a reload says not_yet_read until its first
-// pass, one changed by a reload serves its previous figures meanwhile
-// (handOver), and the exporter is not taken out of service.
+// pass, one changed by a reload serves its figures (its refresher carries
+// on), and the exporter is not taken out of service.
 func (e *Exporter) Ready() bool {
 	if e.ready.Load() {
 		return true
@@ -146,15 +144,17 @@ func (e *Exporter) reload() error {
 	set, err := e.build(cfgs, old)
 	if err != nil {
 		for _, prev := range changed {
+			// A new account may have taken them over.
 			if prev.Tracker != nil {
-				prev.Tracker.Use(prev.statusAPI) // a new account may have taken it over
+				prev.Tracker.Use(prev.statusAPI)
+			}
+			if prev.Refresher != nil {
+				prev.Refresher.Use(prev.Scraper)
 			}
 			e.runAccount(prev)
 		}
 		return err
 	}
-	// Published before the new accounts run: serveOnceRead finds them.
-	e.publish(old, set)
 	var started, stopped []string
 	for _, a := range set.list {
 		if !slices.Contains(old.list, a) {
@@ -162,6 +162,7 @@ func (e *Exporter) reload() error {
 			started = append(started, a.Config.Name)
 		}
 	}
+	e.accounts.Store(set)
 	for _, a := range old.list {
 		if set.find(a.Config.Name) == nil {
 			e.stopAccount(a)
@@ -177,80 +178,6 @@ func (e *Exporter) reload() error {
 	}
 	e.log.Info("configuration reloaded", "file", e.cfg.ConfigFile, "accounts", len(set.list), "started", started, "stopped", stopped)
 	return nil
-}
-
-// publish makes set the accounts read now in place of old, the figures
-// of changed accounts handed over (handOver) (the caller holds e.mu). A
-// serveOnceRead may have swapped a served entry of old meanwhile: set is
-// then handed over from the set it stored.
-func (e *Exporter) publish(old, set *accountSet) {
-	for {
-		for i, a := range set.list {
-			set.served[i] = a.served
-		}
-		e.handOver(old, set)
-		if e.accounts.CompareAndSwap(old, set) {
-			return
-		}
-		old = e.accounts.Load()
-	}
-}
-
-// handOver keeps, in background mode, the figures of an account that a
-// reload changed (a label, a rate, a key source) in service until its new
-// refresher's first pass has ended: its new parts are served with the
-// previous refresher's memory in place of their empty one, so that its
-// series do not go blank (up 0, not_yet_read) for a pass. The memory is
-// that of the previous configuration, for one pass at most, as the
-// figures of background mode are always up to a refresh interval old.
-// serveOnceRead serves the new refresher once it has read. An account
-// added by the reload has no previous figures: it is not yet read until
-// its first pass. set is not stored yet.
-func (e *Exporter) handOver(old, set *accountSet) {
-	if !e.cfg.Background || old == nil {
-		return
-	}
-	for i, a := range set.list {
-		if a.Refresher == nil || passed(a.Refresher) {
-			continue
-		}
-		var prev *handler.Account
-		if j := slices.IndexFunc(old.list, func(o *Account) bool { return o.Config.Name == a.Config.Name }); j >= 0 {
-			prev = old.served[j]
-		}
-		switch {
-		case prev == nil || prev == a.served || prev.Refresher == nil || !passed(prev.Refresher):
-		case slices.Contains(old.list, a):
-			set.served[i] = prev // a hand-over under way goes on
-		default:
-			set.served[i] = handler.NewAccount(handler.Account{Name: a.served.Name, Labels: a.served.Labels, Scraper: a.served.Scraper,
-				Refresher: prev.Refresher, Key: a.served.Key})
-		}
-	}
-}
-
-// serveOnceRead waits for a's first refresh pass and then serves a's
-// refresher in place of the one handOver kept in service, if any; it
-// ends then, or when a stops.
-func (e *Exporter) serveOnceRead(ctx context.Context, a *Account) {
-	select {
-	case <-a.Refresher.FirstPass():
-	case <-ctx.Done():
-		return
-	}
-	for {
-		cur := e.accounts.Load()
-		i := slices.Index(cur.list, a)
-		if i < 0 || cur.served[i] == a.served {
-			return
-		}
-		next := &accountSet{list: cur.list, served: slices.Clone(cur.served)}
-		next.served[i] = a.served
-		if e.accounts.CompareAndSwap(cur, next) {
-			e.log.Info("the changed account's first refresh pass has ended; its new figures are served", "account", a.Config.Name)
-			return
-		}
-	}
 }
 
 // runAccount starts a's background work if the exporter's has started

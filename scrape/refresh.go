@@ -56,14 +56,14 @@ type RefreshStats struct {
 // replaces good figures; figures older than MaxStaleness are not
 // exported. It is safe for concurrent use.
 type Refresher struct {
-	s    *Scraper
 	cfg  RefreshConfig
 	done chan struct{} // closed when the first pass has ended
 
 	passing sync.Mutex // held by the pass under way: passes never overlap
 	mu      sync.Mutex
-	gen     uint64 // the pass under way (or the latest), 1 for the first
-	tried   bool   // a pass has ended
+	s       *Scraper // the next pass's; Use changes it
+	gen     uint64   // the pass under way (or the latest), 1 for the first
+	tried   bool     // a pass has ended
 	discErr error
 	discAt  time.Time
 	wsNames []string // the latest complete workspace list, in its order
@@ -105,6 +105,22 @@ func NewRefresher(s *Scraper, cfg RefreshConfig) *Refresher {
 		wss: map[string]*wsState{}, stats: RefreshStats{Passes: map[string]int64{}}}
 }
 
+// Use makes the next passes read with s, keeping what the passes read so
+// far: the account's settings changed (a reload). Its figures stay in
+// service until the next pass replaces them.
+func (r *Refresher) Use(s *Scraper) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.s = s
+}
+
+// scraper is the Scraper of the next pass.
+func (r *Refresher) scraper() *Scraper {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s
+}
+
 // Config returns the Refresher's configuration, its defaults in place.
 func (r *Refresher) Config() RefreshConfig { return r.cfg }
 
@@ -122,7 +138,7 @@ func (r *Refresher) Run(ctx context.Context) {
 			r.mu.Lock()
 			r.stats.Late++
 			r.mu.Unlock()
-			r.s.log.Warn("refresh pass took longer than the interval; the next starts now", "took", time.Since(start), "interval", r.cfg.Interval)
+			r.scraper().log.Warn("refresh pass took longer than the interval; the next starts now", "took", time.Since(start), "interval", r.cfg.Interval)
 		}
 		t := time.NewTimer(max(wait, 0))
 		select {
@@ -149,7 +165,7 @@ func (r *Refresher) Pass(ctx context.Context) {
 	r.mu.Unlock()
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.MaxStaleness)
 	defer cancel()
-	res := r.s.scrape(pctx, Scope{}, nil, passSink{r, gen})
+	res := r.scraper().scrape(pctx, Scope{}, nil, passSink{r, gen})
 	if ctx.Err() != nil {
 		return // stopped (the exporter, or the account, is going away)
 	}
@@ -300,9 +316,9 @@ func (r *Refresher) Stats() RefreshStats {
 // younger than MaxStaleness.
 func (r *Refresher) Snapshot(scope Scope) *Result {
 	start := time.Now()
-	res := &Result{Account: r.s.cfg.Account, Scope: scope, Start: start}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	res := &Result{Account: r.s.cfg.Account, Scope: scope, Start: start}
 	defer func() { res.Duration = time.Since(start) }()
 	switch {
 	case !r.tried:

@@ -60,6 +60,10 @@ func StartExporterWith(t testing.TB, bin string, opts ExporterOptions, args ...s
 	return e
 }
 
+// PID is the exporter's process ID, to read what the system says of the
+// process (/proc/PID/status: its peak resident set).
+func (e *Exporter) PID() int { return e.p.cmd.Process.Pid }
+
 // Log returns what the exporter has written to stdout and stderr so far.
 func (e *Exporter) Log() string { return e.p.out.String() }
 

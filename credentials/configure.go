@@ -3,9 +3,7 @@ package credentials
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/mediaintel/mediaintel_exporter/client"
@@ -37,11 +35,7 @@ type Configure struct {
 	// CheckInterval bounds how often the file is stat'ed; 0 means 1 s.
 	CheckInterval time.Duration
 
-	mu        sync.Mutex
-	cur       client.Credentials
-	stamp     fileStamp
-	lastCheck time.Time
-	loaded    bool
+	r reread
 }
 
 func (c *Configure) profile() string {
@@ -53,37 +47,9 @@ func (c *Configure) profile() string {
 
 // Credentials implements client.CredentialsProvider.
 func (c *Configure) Credentials(context.Context) (client.Credentials, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	interval := c.CheckInterval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	now := time.Now()
-	if c.loaded && now.Sub(c.lastCheck) < interval {
-		return c.cur, nil
-	}
-	c.lastCheck = now
-	st, err := os.Stat(c.Path)
-	if err != nil {
-		if c.loaded {
-			return c.cur, nil // an edit may be replacing the file
-		}
-		return client.Credentials{}, fmt.Errorf("configure file: %w", err)
-	}
-	stamp := fileStamp{st.Size(), st.ModTime()}
-	if c.loaded && stamp == c.stamp {
-		return c.cur, nil
-	}
-	creds, err := LoadConfigure(c.Path, c.profile())
-	if err != nil {
-		if c.loaded {
-			return c.cur, nil
-		}
-		return client.Credentials{}, err
-	}
-	c.cur, c.stamp, c.loaded = creds, stamp, true
-	return creds, nil
+	return c.r.get(c.CheckInterval, "configure file", []string{c.Path}, func() (client.Credentials, error) {
+		return LoadConfigure(c.Path, c.profile())
+	})
 }
 
 // Source implements Provider: "configure file PATH [PROFILE]".

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,9 +24,24 @@ type Files struct {
 	// CheckInterval bounds how often the files are stat'ed; 0 means 1 s.
 	CheckInterval time.Duration
 
+	r reread
+}
+
+// Credentials implements client.CredentialsProvider.
+func (f *Files) Credentials(context.Context) (client.Credentials, error) {
+	return f.r.get(f.CheckInterval, "key file", []string{f.AccessKeyFile, f.SecretKeyFile}, func() (client.Credentials, error) {
+		return LoadFiles(f.AccessKeyFile, f.SecretKeyFile)
+	})
+}
+
+// reread holds a key read from files, and reads them again when one of
+// them changes (size or modification time), at most once per interval;
+// while a change leaves them missing or unusable, it keeps the key it
+// has: a rotation or an edit may be under way.
+type reread struct {
 	mu        sync.Mutex
 	cur       client.Credentials
-	stamp     [2]fileStamp
+	stamps    []fileStamp
 	lastCheck time.Time
 	loaded    bool
 }
@@ -35,42 +51,41 @@ type fileStamp struct {
 	mtime time.Time
 }
 
-// Credentials implements client.CredentialsProvider.
-func (f *Files) Credentials(context.Context) (client.Credentials, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	interval := f.CheckInterval
+// get returns the key, reading it with load when the files at paths
+// changed; what names the files in an error.
+func (r *reread) get(interval time.Duration, what string, paths []string, load func() (client.Credentials, error)) (client.Credentials, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if interval <= 0 {
 		interval = time.Second
 	}
 	now := time.Now()
-	if f.loaded && now.Sub(f.lastCheck) < interval {
-		return f.cur, nil
+	if r.loaded && now.Sub(r.lastCheck) < interval {
+		return r.cur, nil
 	}
-	f.lastCheck = now
-	var stamps [2]fileStamp
-	for i, p := range []string{f.AccessKeyFile, f.SecretKeyFile} {
+	r.lastCheck = now
+	stamps := make([]fileStamp, len(paths))
+	for i, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			if f.loaded {
-				// Keep the keys we have: a rotation may be replacing the file.
-				return f.cur, nil
+			if r.loaded {
+				return r.cur, nil
 			}
-			return client.Credentials{}, fmt.Errorf("key file: %w", err)
+			return client.Credentials{}, fmt.Errorf("%s: %w", what, err)
 		}
 		stamps[i] = fileStamp{st.Size(), st.ModTime()}
 	}
-	if f.loaded && stamps == f.stamp {
-		return f.cur, nil
+	if r.loaded && slices.Equal(stamps, r.stamps) {
+		return r.cur, nil
 	}
-	c, err := LoadFiles(f.AccessKeyFile, f.SecretKeyFile)
+	c, err := load()
 	if err != nil {
-		if f.loaded {
-			return f.cur, nil
+		if r.loaded {
+			return r.cur, nil
 		}
 		return client.Credentials{}, err
 	}
-	f.cur, f.stamp, f.loaded = c, stamps, true
+	r.cur, r.stamps, r.loaded = c, stamps, true
 	return c, nil
 }
 

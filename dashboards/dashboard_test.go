@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -389,25 +386,11 @@ func TestSelectorProblems(t *testing.T) {
 // accepts it.
 func serverRoleMetricNames(t *testing.T, bin string) map[string]bool {
 	t.Helper()
-	const ak, sk, role = "ncp_iam_ROLEACCESSKEY0001", "ncp_iam_ROLESECRETKEY00000000001", "dashboard-test-role"
 	sim := mitest.NewServer(mitest.Generate(3, mitest.GenConfig{Workspaces: 1, ProjectsPerWorkspace: 1, AssetsPerProject: 5}))
 	t.Cleanup(sim.Close)
-	expires := time.Now().Add(time.Hour)
-	sim.Account(mitest.DefaultAccessKey).AddKey(ak, sk, expires)
-	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodPut && r.URL.Path == "/latest/api/token":
-			_, _ = io.WriteString(w, "token")
-		case r.Method == http.MethodGet && r.URL.Path == "/latest/meta-data/iam/security-credentials/":
-			_, _ = io.WriteString(w, role)
-		case r.Method == http.MethodGet && r.URL.Path == "/latest/meta-data/iam/security-credentials/"+role:
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = fmt.Fprintf(w, `{"AccessKeyId":%q,"SecretAccessKey":%q,"Expiration":%q,"Code":"Success"}`, ak, sk, expires.UTC().Format(time.RFC3339))
-		default:
-			http.Error(w, "Path Not found.", http.StatusNotFound)
-		}
-	}))
-	t.Cleanup(md.Close)
+	md := testutil.StartMetadataServer(t, testutil.MetadataOptions{Issue: func(ak, sk string, expires time.Time) {
+		sim.Account(mitest.DefaultAccessKey).AddKey(ak, sk, expires)
+	}})
 	conf := filepath.Join(t.TempDir(), "config.yml")
 	if err := os.WriteFile(conf, []byte("accounts:\n  - name: on-vm\n    server_role: true\n"), 0o600); err != nil {
 		t.Fatal(err)

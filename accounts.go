@@ -75,6 +75,9 @@ func (o *options) config(ctx context.Context, getenv func(string) string, logger
 			AccessKeyFile: o.akFile, SecretKeyFile: o.skFile,
 			Getenv: getenv, Home: home(getenv), Profile: o.profile,
 		})
+		if err != nil && (o.akFile == "") != (o.skFile == "") {
+			err = fmt.Errorf("--ncp.access-key-file and --ncp.secret-key-file go together: %w", err)
+		}
 		if err != nil {
 			return cfg, closeDemo, fmt.Errorf("no usable credentials: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mediaintel/mediaintel_exporter/client/mitest"
@@ -64,4 +65,31 @@ func settingOf(cfg exporter.Config) setting {
 	}
 	cfg.Logger, cfg.Landing = nil, exporter.Landing{}
 	return setting{cfg, zone}
+}
+
+// TestBadFlagValueNamesTheFlag: a value kingpin cannot take is refused
+// with exit status 2 and an error that names the flag and the value;
+// other parse errors are kingpin's own.
+func TestBadFlagValueNamesTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--scrape.timeout=abc"}, []string{`--scrape.timeout="abc"`, "invalid duration"}},
+		{[]string{"--scrape.mode=foo"}, []string{`--scrape.mode="foo"`, "on-scrape,background"}},
+		{[]string{"--mi.concurrency=4", "--mi.page-size=lots"}, []string{`--mi.page-size="lots"`}},
+		{[]string{"--mi.rate-limit=fast"}, []string{`--mi.rate-limit="fast"`}},
+		{[]string{"--no-such-flag"}, []string{"unknown long flag '--no-such-flag'"}},
+	} {
+		var stderr strings.Builder
+		o, code := parseFlags(tc.args, &stderr)
+		if o != nil || code != 2 {
+			t.Errorf("%v: parsed (exit %d); want exit status 2", tc.args, code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, w, stderr.String())
+			}
+		}
+	}
 }

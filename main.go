@@ -101,10 +101,33 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	app.Version(version.Print(name))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, nameFlag(app, args, err))
 		return nil, 2
 	}
 	return o, 0
+}
+
+// nameFlag puts the flag and its value in front of err when err is the
+// error of a flag's value (kingpin says "time: invalid duration" without
+// saying which flag). It finds the flag by setting each flag's value again,
+// in order, as kingpin did: parseFlags exits after it, so the values it
+// sets again do not matter. Any other error is returned as it is.
+func nameFlag(app *kingpin.Application, args []string, err error) error {
+	ctx, perr := app.ParseContext(args)
+	if perr != nil {
+		return err
+	}
+	for _, e := range ctx.Elements {
+		f, ok := e.Clause.(*kingpin.FlagClause)
+		if !ok || e.Value == nil {
+			continue
+		}
+		m := f.Model()
+		if serr := m.Value.Set(*e.Value); serr != nil && serr.Error() == err.Error() {
+			return fmt.Errorf("--%s=%q: %w", m.Name, *e.Value, err)
+		}
+	}
+	return err
 }
 
 // itoa, ftoa and dur write a default as --help shows it: "8", "0.5",

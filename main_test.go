@@ -583,7 +583,8 @@ func TestMissingCredentials(t *testing.T) {
 		{"nothing", nil, nil, []string{"NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY"}},
 		{"access key only", map[string]string{"NCLOUD_ACCESS_KEY": "ak"}, nil, []string{"NCLOUD_SECRET_KEY"}},
 		{"secret key only", map[string]string{"NCLOUD_SECRET_ACCESS_KEY": "sk-value-not-shown"}, nil, []string{"NCLOUD_ACCESS_KEY"}},
-		{"one key file", nil, []string{"--ncp.access-key-file=/nonexistent/ak"}, []string{"an access key file without a secret key file"}},
+		{"one key file", nil, []string{"--ncp.access-key-file=/nonexistent/ak"}, []string{"--ncp.secret-key-file", "an access key file without a secret key file"}},
+		{"secret key file only", nil, []string{"--ncp.secret-key-file=/nonexistent/sk"}, []string{"--ncp.access-key-file", "a secret key file without an access key file"}},
 		{"missing key files", nil, []string{"--ncp.access-key-file=/nonexistent/ak", "--ncp.secret-key-file=/nonexistent/sk"}, []string{"/nonexistent/ak"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -294,7 +294,7 @@ func starting(routes *atomic.Pointer[http.Handler]) http.Handler {
 			_, _ = io.WriteString(w, "Healthy\n")
 			return
 		}
-		http.Error(w, "Not ready: starting (loading the state file)\n", http.StatusServiceUnavailable)
+		http.Error(w, "Not ready: starting (loading the state file)", http.StatusServiceUnavailable)
 	})
 }
 

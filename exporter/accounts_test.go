@@ -296,8 +296,8 @@ func TestBackground(t *testing.T) {
 	sim.Account(labKey).SetFault(mitest.Scope{Operation: client.OpListAssets}, mitest.Fault{Latency: 500 * time.Millisecond})
 	cfg.Background, cfg.Refresh = true, scrape.RefreshConfig{Interval: time.Hour}
 	e, srv := start(t, cfg)
-	if code, _ := get(t, srv.URL+"/-/ready"); code != 503 {
-		t.Errorf("/-/ready during the first pass: %d, want 503", code)
+	if code, body := get(t, srv.URL+"/-/ready"); code != 503 || !strings.Contains(body, `the first refresh pass of account`) || !strings.Contains(body, `"lab"`) {
+		t.Errorf("/-/ready during lab's first pass: %d %q, want 503 naming the pass and the account", code, body)
 	}
 	if _, body := get(t, srv.URL+"/metrics"); !strings.Contains(body, `ncp_mediaintel_project_scrape_failure{account="lab",project_id="2",reason="not_yet_read",workspace="shared"} 1`) &&
 		!strings.Contains(body, `ncp_mediaintel_discovery_failure{account="lab",reason="not_yet_read"} 1`) {

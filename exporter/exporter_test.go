@@ -127,8 +127,8 @@ func TestReady(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, _ := get("/-/ready"); code != http.StatusServiceUnavailable {
-		t.Errorf("/-/ready before Start: %d, want 503", code)
+	if code, body := get("/-/ready"); code != http.StatusServiceUnavailable || body != "Not ready: starting\n" {
+		t.Errorf("/-/ready before Start: %d %q, want 503 starting", code, body)
 	}
 	t.Cleanup(e.Start(context.Background()))
 	if code, body := get("/-/ready"); code != 200 || body != "Ready\n" {

@@ -111,8 +111,8 @@ func (e *Exporter) debugProbeForm() string {
 // must show as ncp_mediaintel_up 0 on a target that is up, not as an
 // exporter taken out of its Service.
 func (e *Exporter) serveReady(w http.ResponseWriter, _ *http.Request) {
-	if !e.Ready() {
-		http.Error(w, "Not ready: starting\n", http.StatusServiceUnavailable)
+	if waiting := e.waitingFor(); waiting != "" {
+		http.Error(w, "Not ready: "+waiting, http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = io.WriteString(w, "Ready\n")

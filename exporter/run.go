@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,20 +77,28 @@ func (e *Exporter) startAccount(ctx context.Context, a *Account) {
 // ready: an account added by a reload says not_yet_read until its first
 // pass, one changed by a reload serves its figures (its refresher carries
 // on), and the exporter is not taken out of service.
-func (e *Exporter) Ready() bool {
+func (e *Exporter) Ready() bool { return e.waitingFor() == "" }
+
+// waitingFor says what keeps the exporter from being ready, for /-/ready's
+// answer: "" once it is ready.
+func (e *Exporter) waitingFor() string {
 	if e.ready.Load() {
-		return true
+		return ""
 	}
 	if !e.started.Load() {
-		return false
+		return "starting"
 	}
+	var names []string
 	for _, a := range e.Accounts() {
 		if a.Refresher != nil && !passed(a.Refresher) {
-			return false
+			names = append(names, strconv.Quote(a.Config.Name))
 		}
 	}
+	if len(names) > 0 {
+		return "the first refresh pass of account " + strings.Join(names, ", ")
+	}
 	e.ready.Store(true)
-	return true
+	return ""
 }
 
 // passed reports whether r's first pass has ended.
